@@ -1,0 +1,168 @@
+"""The user's settings: one typed dataclass, saved as JSON under the config dir.
+
+The GUI edits it and the command line reads it, so both agree on the delay, device, sources and
+appearance. Loading never fails: a missing file gives the defaults, a file that is not valid JSON
+is set aside as ``settings.json.bad`` (so nothing the user wrote is silently lost) and the
+defaults are used, unknown keys are ignored and a value of the wrong type or out of range falls
+back to that field's default (or is clamped into range).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app import paths
+
+log = logging.getLogger(__name__)
+
+DELAY_MIN_MS = 80  # one model step: the delay is a whole number of 80 ms tokens
+DELAY_MAX_MS = 2400
+DELAY_STEP_MS = 80
+SOURCE_MODES = ("mic", "system", "both")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+THEMES = ("system", "light", "dark", "high-contrast")
+
+
+@dataclass
+class SourceSettings:
+    mode: str = "system"  # one of SOURCE_MODES
+    mic_device: str = ""  # device name; "" is the system default microphone
+    system_device: str = ""  # output device whose sound is captured; "" is the default output
+    mic_label: str = "Me"
+    system_label: str = "Them"
+
+
+@dataclass
+class OverlaySettings:
+    visible: bool = True
+    font_family: str = ""  # "" is the system's default sans-serif
+    font_size: int = 22  # points, so it follows the system's display scale
+    text_color: str = "#ffffff"
+    background_color: str = "#101010"
+    opacity: float = 0.7  # of the background only; text stays opaque
+    lines: int = 2  # 1..6
+    dim_after_s: float = 8.0  # silence before the captions dim; 0 never dims
+    locked: bool = False  # position and size fixed
+    click_through: bool = False  # mouse goes to the window underneath
+    show_status: bool = False  # lag and real-time factor line
+    # screen key -> [x, y, width, height] relative to that screen's top-left corner
+    places: dict[str, list[int]] = field(default_factory=dict)
+    last_screen: str = ""
+
+
+@dataclass
+class HotkeySettings:
+    pause: str = "Ctrl+Alt+P"  # QKeySequence portable text; "" disables
+    toggle_overlay: str = "Ctrl+Alt+O"
+
+
+@dataclass
+class Settings:
+    delay_ms: int = 480  # the model's transcription delay: lower is faster, higher more accurate
+    device: str = "auto"  # one of DEVICES
+    precision: str = "auto"  # one of PRECISIONS
+    theme: str = "system"  # one of THEMES
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    overlay: OverlaySettings = field(default_factory=OverlaySettings)
+    hotkeys: HotkeySettings = field(default_factory=HotkeySettings)
+
+    def source_specs(self) -> list[tuple[str, str]]:
+        """(capture spec, label) for each source the settings ask for, microphone first."""
+        s = self.sources
+        mic = ("mic:" + s.mic_device if s.mic_device else "mic", s.mic_label)
+        system = ("system:" + s.system_device if s.system_device else "system", s.system_label)
+        return {"mic": [mic], "system": [system], "both": [mic, system]}[s.mode]
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+def snap_delay(ms: float) -> int:
+    """The nearest delay the model accepts: a multiple of 80 ms between 80 and 2400."""
+    steps = round(float(ms) / DELAY_STEP_MS)
+    return int(min(DELAY_MAX_MS, max(DELAY_MIN_MS, steps * DELAY_STEP_MS)))
+
+
+def load(path: Path | None = None) -> Settings:
+    """The settings in ``path`` (default :func:`settings_path`), defaults where they are unusable."""
+    path = path or settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        log.warning("cannot read %s (%s); using default settings", path, exc)
+        return Settings()
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise TypeError("top level is not an object")
+    except (ValueError, TypeError) as exc:
+        bad = path.with_name(path.name + ".bad")
+        log.warning("%s is not valid settings (%s); kept as %s, using defaults", path, exc, bad)
+        try:
+            os.replace(path, bad)
+        except OSError:
+            pass
+        return Settings()
+    return _validated(_from_dict(Settings, data))
+
+
+def save(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically, so a crash mid-write leaves the previous file intact."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build ``cls`` from ``data`` keeping only known keys whose JSON type matches the default's."""
+    default = cls()
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        current, given = getattr(default, f.name), data[f.name]
+        if dataclasses.is_dataclass(current):
+            if isinstance(given, dict):
+                values[f.name] = _from_dict(type(current), given)
+        elif _same_kind(current, given):
+            values[f.name] = type(current)(given) if isinstance(current, float) else given
+    return cls(**values)
+
+
+def _same_kind(default: object, given: object) -> bool:
+    if isinstance(default, bool) or isinstance(given, bool):
+        return isinstance(default, bool) and isinstance(given, bool)
+    if isinstance(default, float):
+        return isinstance(given, (int, float))
+    return isinstance(given, type(default))
+
+
+def _validated(s: Settings) -> Settings:
+    """Clamp numbers into range and replace unknown choices by their defaults."""
+    s.delay_ms = snap_delay(s.delay_ms)
+    for name, allowed in (("device", DEVICES), ("precision", PRECISIONS), ("theme", THEMES)):
+        if getattr(s, name) not in allowed:
+            setattr(s, name, getattr(Settings(), name))
+    if s.sources.mode not in SOURCE_MODES:
+        s.sources.mode = SourceSettings().mode
+    o = s.overlay
+    o.lines = min(6, max(1, o.lines))
+    o.font_size = min(96, max(6, o.font_size))
+    o.opacity = min(1.0, max(0.0, o.opacity))
+    o.dim_after_s = max(0.0, o.dim_after_s)
+    o.places = {
+        k: v for k, v in o.places.items()
+        if isinstance(v, list) and len(v) == 4 and all(isinstance(n, int) for n in v)
+    }
+    return s
