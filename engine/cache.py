@@ -1,0 +1,78 @@
+"""Preallocated ring-buffer KV caches for the encoder and the decoder.
+
+A tower's cache holds keys and values for every layer in tensors of fixed shape
+(layers, batch, kv_heads, window + slack, head_dim), plus the absolute position held by each slot.
+Position p lives in slot p % size, so memory is fixed once the window fills, however long the
+stream runs. Attention masks are built from the slot positions: query i sees key j when
+``i - window < j <= i``.
+
+Two ways to attend, chosen per chunk of T new positions:
+- T <= slack + 1 (the steady 80 ms step): write the new keys first, then attend over the ring
+  alone. The slack guarantees no key a query still needs is overwritten by its own chunk.
+- larger chunks (the prompt, or catch-up after a stall): attend over ring + new keys, then keep
+  the newest ``size`` of them.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class RingKV:
+    def __init__(
+        self,
+        n_layers: int,
+        batch: int,
+        n_kv_heads: int,
+        head_dim: int,
+        window: int,
+        slack: int,
+        device: torch.device | str,
+        dtype: torch.dtype,
+    ) -> None:
+        self.window, self.slack, self.size = window, slack, window + slack
+        shape = (n_layers, batch, n_kv_heads, self.size, head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.pos = torch.full((batch, self.size), -1, dtype=torch.long, device=device)
+        self._mask: torch.Tensor | None = None
+        self._write_slots: torch.Tensor | None = None  # (B, n) slots the chunk writes
+        self._write_from = 0  # first new position of the chunk that is kept
+        self._concat = False
+        self._new_pos: torch.Tensor | None = None
+
+    def begin(self, qpos: torch.Tensor) -> None:
+        """Prepare a chunk of new positions qpos (B, T), the same for every layer."""
+        T = qpos.shape[1]
+        self._concat = T > self.slack + 1
+        self._write_from = max(0, T - self.size)
+        kept = qpos[:, self._write_from :]
+        self._write_slots = kept % self.size
+        self._new_pos = self.pos.scatter(1, self._write_slots, kept)
+        kpos = torch.cat((self.pos, qpos), 1) if self._concat else self._new_pos  # (B, S)
+        kp, qp = kpos[:, None, :], qpos[:, :, None]
+        self._mask = ((kp >= 0) & (kp <= qp) & (kp > qp - self.window))[:, None]  # (B,1,T,S)
+
+    def attend_to(
+        self, layer: int, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Store this layer's new k/v (B, Hkv, T, hd); return the keys, values and mask to use."""
+        if self._concat:
+            keys = torch.cat((self.k[layer], k), 2)
+            values = torch.cat((self.v[layer], v), 2)
+            self._write(layer, k, v)
+            return keys, values, self._mask
+        self._write(layer, k, v)
+        return self.k[layer], self.v[layer], self._mask
+
+    def _write(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
+        k, v = k[:, :, self._write_from :], v[:, :, self._write_from :]
+        idx = self._write_slots[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[3])
+        self.k[layer].scatter_(2, idx, k)
+        self.v[layer].scatter_(2, idx, v)
+
+    def commit(self) -> None:
+        """Make the chunk's positions visible to the next chunk."""
+        self.pos.copy_(self._new_pos)
+
+    def nbytes(self) -> int:
+        return self.k.nbytes + self.v.nbytes + self.pos.nbytes

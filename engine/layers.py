@@ -1,0 +1,97 @@
+"""Building blocks shared by the audio encoder and the text decoder.
+
+RMSNorm, interleaved (GPT-J pair) rotary embedding with float64 angles, grouped-query attention
+over a ring-buffer KV cache, and the SwiGLU feed-forward. Reference: transformers
+``MistralRMSNorm`` / ``MistralAttention`` / ``MistralMLP`` (which use the permuted, rotate-half
+weight layout; we run the Mistral checkpoint's interleaved layout as it is).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.cache import RingKV
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(dim))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # The statistics are taken in float32 whatever the model dtype, as the reference does.
+        h = x.float()
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(x.dtype)
+
+
+def rope_inv_freq(head_dim: int, theta: float) -> torch.Tensor:
+    """Rotation frequencies in float64, (head_dim/2,)."""
+    exponent = torch.arange(0, head_dim, 2, dtype=torch.float64, device="cpu") / head_dim
+    return theta**-exponent
+
+
+def rope_tables(
+    pos: torch.Tensor, inv_freq: torch.Tensor, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos/sin for integer positions (B, T) -> (B, 1, T, head_dim/2) each.
+
+    Angles are formed in float64 so that positions in the millions (hours of audio) keep the
+    same precision as position 0; only the final cos/sin are rounded to ``dtype``. The angles
+    are formed where ``inv_freq`` lives (the model's device, or the CPU where float64 is missing).
+    """
+    ang = pos.to(inv_freq.device, torch.float64)[..., None] * inv_freq  # (B, T, hd/2)
+    return ang.cos().to(pos.device, dtype)[:, None], ang.sin().to(pos.device, dtype)[:, None]
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate consecutive pairs (x0, x1), (x2, x3), ... of x (B, H, T, hd)."""
+    pairs = x.unflatten(-1, (-1, 2))  # (B, H, T, hd/2, 2)
+    x0, x1 = pairs[..., 0], pairs[..., 1]
+    out = torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1)
+    return out.flatten(-2)
+
+
+class Attention(nn.Module):
+    """Causal sliding-window attention; q/v/o biases only in the encoder, never on k."""
+
+    def __init__(self, dim: int, n_heads: int, n_kv_heads: int, head_dim: int, bias: bool):
+        super().__init__()
+        self.n_heads, self.n_kv_heads, self.head_dim = n_heads, n_kv_heads, head_dim
+        self.wq = nn.Linear(dim, n_heads * head_dim, bias=bias)
+        self.wk = nn.Linear(dim, n_kv_heads * head_dim, bias=False)
+        self.wv = nn.Linear(dim, n_kv_heads * head_dim, bias=bias)
+        self.wo = nn.Linear(n_heads * head_dim, dim, bias=bias)
+
+    def forward(
+        self,
+        x: torch.Tensor,  # (B, T, dim)
+        rope: tuple[torch.Tensor, torch.Tensor],
+        cache: RingKV,
+        layer: int,
+    ) -> torch.Tensor:
+        B, T, _ = x.shape
+        q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
+        k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, hd)
+        v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        keys, values, mask = cache.attend_to(layer, k, v)  # (B, Hkv, S, hd), mask (B, 1, T, S)
+        o = F.scaled_dot_product_attention(
+            q, keys, values, attn_mask=mask, enable_gqa=self.n_heads != self.n_kv_heads
+        )  # (B, H, T, hd)
+        return self.wo(o.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+
+
+class FeedForward(nn.Module):
+    """SwiGLU: w2(silu(w1 x) * w3 x); w1 = gate, w3 = up, w2 = down (bias in the encoder)."""
+
+    def __init__(self, dim: int, hidden: int, bias: bool):
+        super().__init__()
+        self.w1 = nn.Linear(dim, hidden, bias=False)
+        self.w3 = nn.Linear(dim, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, dim, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.w2(F.silu(self.w1(x)) * self.w3(x))

@@ -1,0 +1,165 @@
+"""Load a Mistral-layout checkpoint folder onto a device without a second copy in RAM.
+
+Reads ``params.json`` (sizes), ``tekken.json`` (tokenizer) and ``consolidated.safetensors``
+(weights, memory-mapped). Modules are built on the ``meta`` device, every tensor's name and shape
+is checked against the config before anything runs, and each tensor goes straight from the
+mapped file to its device and dtype (``load_state_dict(assign=True)``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from torch import nn
+
+from engine.config import ModelConfig
+from engine.decoder import TextDecoder
+from engine.encoder import Adapter, AudioEncoder
+from engine.errors import CheckpointError, DeviceError
+from engine.tokenizer import Tokenizer
+
+WEIGHTS = "consolidated.safetensors"
+_E = "mm_streams_embeddings.embedding_module."
+
+# Checkpoint name prefix -> module path, first match wins.
+_RENAMES = (
+    (_E + "whisper_encoder.conv_layers.0.conv.", "encoder.conv1."),
+    (_E + "whisper_encoder.conv_layers.1.conv.", "encoder.conv2."),
+    (_E + "whisper_encoder.transformer.", "encoder."),
+    (_E + "audio_language_projection.0.", "adapter.w_in."),
+    (_E + "audio_language_projection.2.", "adapter.w_out."),
+    (_E + "tok_embeddings.", "decoder.tok_embeddings."),
+    ("norm.", "decoder.norm."),
+    ("layers.", "decoder.layers."),
+)
+_LAYER_RENAMES = ((".ada_rms_norm_t_cond.0.", ".ada_down."), (".ada_rms_norm_t_cond.2.", ".ada_up."))
+
+DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+
+
+class VoxtralNet(nn.Module):
+    """The three stages' modules, named after what they do; no state, no loop."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.encoder = AudioEncoder(config)
+        self.adapter = Adapter(config)
+        self.decoder = TextDecoder(config)
+
+
+def module_name(checkpoint_name: str) -> str | None:
+    for prefix, target in _RENAMES:
+        if checkpoint_name.startswith(prefix):
+            name = target + checkpoint_name[len(prefix) :]
+            for old, new in _LAYER_RENAMES:
+                name = name.replace(old, new)
+            return name
+    return None
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            "CUDA was requested but no CUDA GPU is usable here (no NVIDIA driver, or a CPU-only "
+            "build of torch). Choose the cpu device, or install a CUDA build of torch."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise DeviceError(f"There is no GPU {dev}; this machine has {torch.cuda.device_count()}.")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("MPS (Apple GPU) was requested but is not available on this machine.")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"Unsupported device {device!r}: use cpu, cuda or mps.")
+    return dev
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype) and dtype in DTYPES.values():
+        return dtype
+    if isinstance(dtype, str) and dtype.lower() in DTYPES:
+        return DTYPES[dtype.lower()]
+    raise DeviceError(f"Unsupported dtype {dtype!r}: use float32, bfloat16 or float16.")
+
+
+def load_weights(
+    net: VoxtralNet, path: Path, device: torch.device, dtype: torch.dtype
+) -> None:
+    """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape."""
+    expected = {name: p.shape for name, p in net.state_dict().items()}
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
+            "Download or import the model again."
+        )
+    try:
+        handle = safe_open(str(path), framework="pt", device="cpu")
+    except Exception as exc:  # the safetensors error types are not public
+        raise CheckpointError(
+            f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
+        ) from None
+    state: dict[str, torch.Tensor] = {}
+    with handle as f:
+        for key in f.keys():
+            name = module_name(key)
+            if name is None or name not in expected:
+                raise CheckpointError(
+                    f"{path} holds an unexpected tensor {key!r}: it is not the Voxtral Mini "
+                    "Realtime checkpoint that params.json describes."
+                )
+            shape = tuple(f.get_slice(key).get_shape())
+            if shape != tuple(expected[name]):
+                raise CheckpointError(
+                    f"{path}: tensor {key!r} has shape {list(shape)} but params.json implies "
+                    f"{list(expected[name])}. The weights and params.json do not belong together."
+                )
+            state[name] = _read(f, key, path).to(device=device, dtype=dtype)
+    missing = sorted(set(expected) - set(state))
+    if missing:
+        raise CheckpointError(
+            f"{path} lacks {len(missing)} tensor(s), e.g. {missing[0]!r}. "
+            "The file is incomplete: download the model again."
+        )
+    net.load_state_dict(state, assign=True, strict=True)
+
+
+def _read(f, key: str, path: Path) -> torch.Tensor:
+    try:
+        return f.get_tensor(key)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{path}: tensor {key!r} cannot be read ({exc}). Download the model again."
+        ) from None
+
+
+def build(path: Path, device: str | torch.device, dtype: str | torch.dtype):
+    """Config, tokenizer and loaded modules of the checkpoint folder ``path``."""
+    if not path.is_dir():
+        raise CheckpointError(
+            f"{path} is not a folder. Point to the folder holding params.json, "
+            "consolidated.safetensors and tekken.json."
+        )
+    dev, dt = resolve_device(device), resolve_dtype(dtype)
+    config = ModelConfig.from_params(path / "params.json")
+    tokenizer = Tokenizer(path / "tekken.json")
+    config = dataclasses.replace(config, n_left_pad_tokens=tokenizer.n_left_pad_tokens)
+    if tokenizer.vocab_size > config.vocab_size:
+        raise CheckpointError(
+            f"{path / 'tekken.json'} has {tokenizer.vocab_size} tokens but the model only "
+            f"{config.vocab_size}: the tokenizer belongs to another model."
+        )
+    with torch.device("meta"):
+        net = VoxtralNet(config)
+    load_weights(net, path / WEIGHTS, dev, dt)
+    rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64
+    for tower in (net.encoder, net.decoder):
+        tower.inv_freq = tower.inv_freq.to(rope_device)
+    return config, tokenizer, net.eval(), dev, dt
