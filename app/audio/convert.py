@@ -1,0 +1,90 @@
+"""Device frames at any rate and channel count -> 16 kHz mono chunks on one sample-exact clock.
+
+A source's clock counts output samples at 16 kHz from 0 when it first opened. Each stretch of
+uninterrupted device audio (a *run*) is anchored to that clock at one output sample; within the
+run, output sample ``k`` lies at ``anchor + k`` exactly, because soxr's streaming resampler keeps
+its output aligned to its input (it only delays delivery, and ``flush`` hands over the tail).
+Audio that never arrived (frames the ring had to drop, time a device was away) becomes a
+``Gap`` and moves the clock by exactly the missing span, so times never drift.
+"""
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+from app.events import AudioChunk, Gap
+
+SAMPLE_RATE = 16000  # what every source delivers
+
+
+class Converter:
+    """Mixes down, resamples with soxr and stamps the clock; one per source, reader-side only."""
+
+    def __init__(self, source_id: str) -> None:
+        self.source_id = source_id
+        self.position = 0  # next output sample index on the source clock
+        self.lost = 0  # output samples reported as "overflow" gaps
+        self._rate = float(SAMPLE_RATE)
+        self._anchor = 0  # clock index of the current run's first sample
+        self._run_frames = 0  # device frames accounted for since the anchor
+        self._resampler: soxr.ResampleStream | None = None
+
+    @property
+    def time(self) -> float:
+        """Stream time just after the last sample handed out, seconds."""
+        return self.position / SAMPLE_RATE
+
+    def begin(self, rate: float, at: int | None = None, reason: str = "") -> list[Gap]:
+        """Start a run of device audio at ``rate`` Hz, anchored at clock sample ``at``.
+
+        ``at`` defaults to where the clock stands; a later ``at`` reports the hole as a gap.
+        Call ``flush`` first when a run was in progress.
+        """
+        gaps = self._jump(self.position if at is None else at, reason)
+        self._rate = float(rate)
+        self._anchor = self.position
+        self._run_frames = 0
+        self._resampler = soxr.ResampleStream(self._rate, SAMPLE_RATE, 1, dtype="float32")
+        return gaps
+
+    def feed(self, frames: np.ndarray) -> list[AudioChunk]:
+        """Convert device frames shaped (n, channels); returns the chunk ready so far (maybe none)."""
+        if self._resampler is None:
+            raise RuntimeError("Converter.feed before begin")
+        mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1, dtype=np.float32)
+        self._run_frames += len(frames)
+        return self._emit(self._resampler.resample_chunk(np.ascontiguousarray(mono)))
+
+    def skip(self, n_frames: int, reason: str) -> list[AudioChunk | Gap]:
+        """Account for ``n_frames`` device frames that were lost: flush, then one gap."""
+        items: list[AudioChunk | Gap] = list(self.flush())
+        self._run_frames += n_frames
+        # Measured from the run's anchor, so rounding never accumulates over many gaps.
+        target = self._anchor + round(self._run_frames * SAMPLE_RATE / self._rate)
+        items += self._jump(target, reason)
+        return items
+
+    def flush(self) -> list[AudioChunk]:
+        """Hand out what the resampler still holds; the run can go on afterwards."""
+        if self._resampler is None:
+            return []
+        tail = self._resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+        self._resampler.clear()
+        return self._emit(tail)
+
+    def _jump(self, target: int, reason: str) -> list[Gap]:
+        if target <= self.position:
+            return []
+        missing = target - self.position
+        gap = Gap(self.source_id, self.position / SAMPLE_RATE, missing / SAMPLE_RATE, reason)
+        if reason == "overflow":
+            self.lost += missing
+        self.position = target
+        return [gap]
+
+    def _emit(self, samples: np.ndarray) -> list[AudioChunk]:
+        if len(samples) == 0:
+            return []
+        chunk = AudioChunk(self.source_id, samples.astype(np.float32, copy=False), self.time)
+        self.position += len(samples)
+        return [chunk]

@@ -1,0 +1,98 @@
+"""Capture from a PortAudio input device through sounddevice.
+
+Covers microphones everywhere, macOS loopback devices (BlackHole and the like), and on Linux
+any PulseAudio/PipeWire source -- sink monitors included, which is how system audio is
+captured there -- through ALSA's ``pulse`` device routed with ``pulse.routed``.
+
+PortAudio does not report a vanished PulseAudio stream: its callbacks simply stop. So a device
+that has sent nothing at all (no callbacks, not merely quiet audio) for STALL_S is declared
+lost. Some sources start slowly -- a PulseAudio null sink's monitor first delivers after about
+1.5 s -- hence the longer allowance before the first callback.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import sounddevice as sd
+
+from app.audio import pulse
+from app.audio.source import DEFAULT_BUFFER_S, Source, SourceUnavailable
+
+STALL_S = 3.0  # devices call back every few ms; this long without a callback means it is gone
+STARTUP_S = 6.0  # the same, before the first callback
+
+
+class DeviceSource(Source):
+    """One sounddevice InputStream feeding the ring from its callback."""
+
+    def __init__(
+        self,
+        source_id: str,
+        device: str,
+        portaudio_index: int,
+        *,
+        pulse_source: str | None = None,
+        rate: float | None = None,
+        channels: int | None = None,
+        buffer_seconds: float = DEFAULT_BUFFER_S,
+        wakeup: threading.Event | None = None,
+    ) -> None:
+        """``device`` names it for people; ``pulse_source`` routes the ``pulse`` device."""
+        super().__init__(source_id, device, buffer_seconds=buffer_seconds, wakeup=wakeup)
+        self._index = portaudio_index
+        self._pulse_source = pulse_source
+        self._rate = rate
+        self._channels = channels
+        self._stream: sd.InputStream | None = None
+        self._closing = False
+        self._heard = False  # a callback arrived in this run
+
+    def _open(self) -> tuple[float, int]:
+        try:
+            info = sd.query_devices(self._index, "input")
+            channels = self._channels or min(2, int(info["max_input_channels"]))
+            rate = self._rate or float(info["default_samplerate"])
+            self._closing = self._heard = False
+            with pulse.routed(self._pulse_source):
+                self._stream = sd.InputStream(
+                    device=self._index,
+                    channels=channels,
+                    samplerate=rate,
+                    dtype="float32",
+                    callback=self._callback,
+                    finished_callback=self._finished,
+                )
+        except (sd.PortAudioError, ValueError) as err:
+            raise SourceUnavailable(
+                f"cannot open {self.device}: {err}. Run `voxcap devices` to see what is there."
+            ) from err
+        return float(self._stream.samplerate), channels
+
+    def _begin(self) -> None:
+        self._stream.start()
+
+    def _close(self) -> None:
+        self._closing = True
+        self._stream.abort()
+        self._stream.close()
+
+    def _callback(self, indata: np.ndarray, frames: int, when: object, status: object) -> None:
+        self._heard = True
+        self._push(indata)
+
+    def _finished(self) -> None:
+        if not self._closing:
+            self._fail("the audio stream ended unexpectedly")
+
+    def _check_alive(self) -> str | None:
+        quiet = time.monotonic() - self._last_push
+        if quiet < (STALL_S if self._heard else STARTUP_S):
+            return None
+        if self._pulse_source and not pulse.source_exists(self._pulse_source):
+            return (
+                f"the sound server no longer has {self._pulse_source!r} "
+                "(device unplugged, output removed, or the server restarted)"
+            )
+        return f"no audio from the device for {quiet:.1f} s (unplugged, or the server stopped)"

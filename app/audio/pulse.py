@@ -1,0 +1,149 @@
+"""PulseAudio / PipeWire on Linux: name the sources and sinks, and route a stream to one of them.
+
+PortAudio reaches the sound server through ALSA's ``pulse`` device (libasound2-plugins), which
+always records from the server's default source. libpulse reads the ``PULSE_SOURCE`` environment
+variable when a connection is created, i.e. while the stream is being opened, so ``routed``
+sets it for exactly that moment (under a lock, since the environment is process-wide). Names and
+defaults come from ``pactl`` (pulseaudio-utils; pipewire-pulse uses the same tool), run with
+``LC_ALL=C`` because its labels are translated.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+PACTL_TIMEOUT_S = 5.0
+_env_lock = threading.Lock()
+
+
+class PulseUnavailable(Exception):
+    """pactl is missing or the sound server does not answer; the message says which."""
+
+
+@dataclass(frozen=True)
+class PulseSource:
+    name: str
+    description: str
+    monitor_of: str  # sink whose output this source monitors; "" for a real input
+    rate: int  # native sample rate, Hz
+    channels: int
+
+
+@dataclass(frozen=True)
+class PulseSink:
+    name: str
+    description: str
+    monitor: str  # name of the source that carries what this sink plays
+
+
+def pactl(*args: str) -> str:
+    """Run pactl; PulseUnavailable when it is missing or the server does not answer."""
+    exe = shutil.which("pactl")
+    if exe is None:
+        raise PulseUnavailable(
+            "pactl was not found: install pulseaudio-utils (it also works with PipeWire)"
+        )
+    env = dict(os.environ, LC_ALL="C")
+    try:
+        done = subprocess.run(
+            [exe, *args], capture_output=True, text=True, env=env, timeout=PACTL_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        raise PulseUnavailable("the sound server did not answer within 5 s") from err
+    if done.returncode != 0:
+        why = done.stderr.strip() or f"pactl {' '.join(args)} failed"
+        raise PulseUnavailable(f"no PulseAudio/PipeWire server to talk to ({why})")
+    return done.stdout
+
+
+def defaults() -> tuple[str, str]:
+    """(default sink, default source) names."""
+    found = _fields(pactl("info"), ("Default Sink", "Default Source"))
+    return found.get("Default Sink", ""), found.get("Default Source", "")
+
+
+def sources() -> list[PulseSource]:
+    out = []
+    for block in _blocks(pactl("list", "sources"), "Source #"):
+        f = _fields(block, ("Name", "Description", "Monitor of Sink", "Sample Specification"))
+        rate, channels = _spec(f.get("Sample Specification", ""))
+        monitor_of = f.get("Monitor of Sink", "n/a")
+        out.append(
+            PulseSource(
+                f.get("Name", ""), f.get("Description", ""),
+                "" if monitor_of == "n/a" else monitor_of, rate, channels,
+            )
+        )
+    return out
+
+
+def sinks() -> list[PulseSink]:
+    out = []
+    for block in _blocks(pactl("list", "sinks"), "Sink #"):
+        f = _fields(block, ("Name", "Description", "Monitor Source"))
+        out.append(PulseSink(f.get("Name", ""), f.get("Description", ""), f.get("Monitor Source", "")))
+    return out
+
+
+def source_exists(name: str) -> bool:
+    """Whether the server still lists ``name``; False when the server is gone too."""
+    try:
+        listing = pactl("list", "short", "sources")
+    except PulseUnavailable:
+        return False
+    return any(line.split("\t")[1:2] == [name] for line in listing.splitlines())
+
+
+@contextmanager
+def routed(source: str | None) -> Iterator[None]:
+    """Open streams inside this block to record from ``source`` (None: the server's default).
+
+    Every stream opening in the process should go through here, so that none of them picks up
+    another one's choice from the shared environment.
+    """
+    with _env_lock:
+        before = os.environ.get("PULSE_SOURCE")
+        if source is None:
+            os.environ.pop("PULSE_SOURCE", None)
+        else:
+            os.environ["PULSE_SOURCE"] = source
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = before
+
+
+def _blocks(text: str, header: str) -> list[str]:
+    parts = text.split("\n" + header)
+    if parts and not parts[0].startswith(header):
+        parts = parts[1:]
+    return parts
+
+
+def _fields(block: str, keys: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in block.splitlines():
+        key, sep, value = line.strip().partition(": ")
+        if sep and key in keys and key not in found:
+            found[key] = value.strip()
+    return found
+
+
+def _spec(text: str) -> tuple[int, int]:
+    """'s16le 2ch 44100Hz' -> (44100, 2); zeros when it cannot be read."""
+    rate = channels = 0
+    for word in text.split():
+        if word.endswith("Hz") and word[:-2].isdigit():
+            rate = int(word[:-2])
+        elif word.endswith("ch") and word[:-2].isdigit():
+            channels = int(word[:-2])
+    return rate, channels

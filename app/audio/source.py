@@ -1,0 +1,279 @@
+"""A capture source: its lifecycle, the read contract, and the items it hands to the consumer.
+
+Producers (a device callback, a pacing thread) only call ``_push``/``_fail``/``_finish``: copy
+into the ring, meter, signal. Everything else -- draining the ring, mixing down, resampling,
+stamping the clock, closing a dead device -- happens on the reader's side in ``read``. The
+package docstring (``app.audio``) states the contract the consumer relies on.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+
+from app.audio.convert import SAMPLE_RATE, Converter
+from app.audio.level import SILENT, Level, LevelMeter
+from app.audio.ring import FrameRing
+from app.events import AudioChunk, Gap
+
+log = logging.getLogger(__name__)
+
+CLOSE_TIMEOUT_S = 2.0  # a device that will not close in this time is abandoned, not waited on
+DEFAULT_BUFFER_S = 30.0  # capture the consumer may fall behind by before audio is dropped
+
+
+@dataclass(frozen=True)
+class SourceError:
+    """The run ended because the device failed; reopen with ``start()`` once it is back."""
+
+    source: str
+    device: str  # what was being captured, in words the user recognises
+    reason: str
+    t: float  # stream time where the audio stops, seconds
+
+
+@dataclass(frozen=True)
+class EndOfStream:
+    """The run ended cleanly: the file played out, or ``stop()`` was called."""
+
+    source: str
+    t: float
+
+
+Item = AudioChunk | Gap | SourceError | EndOfStream
+
+
+class SourceUnavailable(Exception):
+    """The source cannot be opened; the message names it and says what to do."""
+
+
+class Source:
+    """Base of every capture source; subclasses provide ``_open``/``_begin``/``_close``."""
+
+    live = True  # time passes while a live source is closed, so reopening it leaves a gap
+
+    def __init__(
+        self,
+        source_id: str,
+        device: str,
+        *,
+        buffer_seconds: float = DEFAULT_BUFFER_S,
+        wakeup: threading.Event | None = None,
+    ) -> None:
+        self.id = source_id
+        self.device = device
+        self._buffer_seconds = buffer_seconds
+        self._wakeup = wakeup
+        self._ready = threading.Event()
+        self._lock = threading.RLock()  # reader-side state; never taken by producers
+        self._end_lock = threading.Lock()  # the first end reason wins
+        self._converter = Converter(source_id)
+        self._meter = LevelMeter()
+        self._ring: FrameRing | None = None
+        self._pending: list[Item] = []
+        self._end_reason: str | None = None  # "" clean end, text for an error, None running
+        self._run_active = False  # a run started and its final item not yet queued
+        self._device_open = False
+        self._ever_started = False
+        self._last_push = 0.0  # monotonic time of the newest audio
+        self._previous_end: Item | None = None
+
+    # --- the consumer's side -------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Capturing now (started, and neither stopped nor failed)."""
+        return self._run_active and self._end_reason is None
+
+    @property
+    def finished(self) -> bool:
+        """The last run's final item (EndOfStream or SourceError) has been read."""
+        return self._ever_started and not self._run_active and not self._pending
+
+    @property
+    def level(self) -> Level:
+        """Latest (rms_db, peak_db) in dBFS; the floor while not running."""
+        return self._meter.level if self.running else SILENT
+
+    @property
+    def time(self) -> float:
+        """Stream time just after the newest sample handed out, seconds."""
+        return self._converter.time
+
+    @property
+    def dropped_seconds(self) -> float:
+        """Audio lost because the consumer fell behind, in total (each loss is also a Gap)."""
+        return self._converter.lost / SAMPLE_RATE
+
+    def start(self) -> None:
+        """Open the device and capture; reopens after a stop or an error. SourceUnavailable."""
+        with self._lock:
+            if self.running:
+                return
+            if self._run_active:  # ended but not yet read: keep its audio and final item
+                self._close_run()
+            rate, channels = self._open()
+            self._device_open = True
+            self._ring = FrameRing(max(1, int(rate * self._buffer_seconds)), channels)
+            self._meter.reset(rate, channels)
+            at, reason = self._resume_point()
+            self._pending += self._converter.begin(rate, at, reason)
+            self._end_reason = None
+            self._run_active = self._ever_started = True
+            self._last_push = time.monotonic()
+            try:
+                self._begin()
+            except Exception as err:
+                self._end_reason = str(err)
+                self._close_run()
+                raise SourceUnavailable(f"cannot start {self.device}: {err}") from err
+
+    def stop(self) -> None:
+        """Stop capturing; idempotent, returns within about CLOSE_TIMEOUT_S whatever the device does.
+
+        What was captured stays readable, followed by EndOfStream.
+        """
+        with self._lock:
+            if not self._run_active:
+                return
+            self._set_end("")
+            self._shut_device()
+        self._signal()
+
+    def read(self, timeout: float = 0.0) -> list[Item]:
+        """Everything pending, waiting up to ``timeout`` s for something; [] once finished."""
+        deadline = time.monotonic() + timeout
+        items = self._collect()
+        while not items and not self.finished:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._ready.wait(left)
+            items = self._collect()
+        return items
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- hooks for subclasses ------------------------------------------------------------
+
+    def _open(self) -> tuple[float, int]:
+        """Open the device without starting it; return (sample rate, channels)."""
+        raise NotImplementedError
+
+    def _begin(self) -> None:
+        """Start delivering to ``_push``."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        """Stop delivering and release the device (may block; bounded by the caller)."""
+        raise NotImplementedError
+
+    def _check_alive(self) -> str | None:
+        """Called on each read while running: why the device is dead, or None."""
+        return None
+
+    def _drain(self) -> list[Item]:
+        """Turn what the producer delivered into items (reader side)."""
+        items: list[Item] = []
+        for piece in self._ring.take() if self._ring is not None else []:
+            if isinstance(piece, int):
+                items += self._converter.skip(piece, "overflow")
+            else:
+                items += self._converter.feed(piece)
+        return items
+
+    # --- the producer's side (any thread; never blocks) ----------------------------------
+
+    def _push(self, frames: np.ndarray) -> None:
+        self._ring.write(frames)
+        self._meter.update(frames)
+        self._last_push = time.monotonic()
+        self._signal()
+
+    def _fail(self, reason: str) -> None:
+        self._set_end(reason)
+
+    def _finish(self) -> None:
+        self._set_end("")
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _signal(self) -> None:
+        self._ready.set()
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def _set_end(self, reason: str) -> None:
+        with self._end_lock:
+            if self._end_reason is None:
+                self._end_reason = reason
+        self._signal()
+
+    def _collect(self) -> list[Item]:
+        with self._lock:
+            self._ready.clear()
+            if self._run_active:
+                if self._end_reason is None and (why := self._check_alive()):
+                    self._set_end(why)
+                ended = self._end_reason is not None  # read before draining: nothing follows it
+                self._pending += self._drain()
+                if ended:
+                    self._close_run()
+            items, self._pending = self._pending, []
+            return items
+
+    def _close_run(self) -> None:
+        """Release the device and queue the rest of the run and its final item."""
+        self._shut_device()
+        self._pending += self._drain()
+        self._pending += self._converter.flush()
+        t = self._converter.time
+        reason = self._end_reason or ""
+        end: Item = SourceError(self.id, self.device, reason, t) if reason else EndOfStream(self.id, t)
+        self._pending.append(end)
+        self._previous_end = end
+        self._run_active = False
+
+    def _resume_point(self) -> tuple[int | None, str]:
+        """Where a new run starts on the clock: live sources skip the time they were closed."""
+        if not (self.live and self._ever_started):
+            return None, ""
+        away = max(0.0, time.monotonic() - self._last_push)
+        reason = "device-lost" if isinstance(self._previous_end, SourceError) else "paused"
+        return self._converter.position + round(away * SAMPLE_RATE), reason
+
+    def _shut_device(self) -> None:
+        if self._device_open:
+            self._device_open = False
+            _bounded(self._close, CLOSE_TIMEOUT_S, f"closing {self.device}")
+
+
+def _bounded(fn: Callable[[], None], timeout: float, what: str) -> None:
+    """Run ``fn`` on a helper thread and wait at most ``timeout`` s for it.
+
+    Audio back ends can block forever on a device or server that vanished; a stuck close must
+    not take the caller with it.
+    """
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            fn()
+        except Exception:  # the device is being let go; its complaints change nothing
+            log.warning("%s failed", what, exc_info=True)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=what, daemon=True).start()
+    if not done.wait(timeout):
+        log.warning("%s did not finish within %.0f s; left behind", what, timeout)
