@@ -51,6 +51,7 @@ class Segment:
     pieces: list[Piece] = field(default_factory=list)
     wall_start: float = 0.0
     wall_end: float = 0.0
+    kind: str = "speech"  # or "gap": audio was missing; text is the marker ("[4.2 s skipped]")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,146 @@
+"""``voxcap sessions``: list, show, export, rename and delete recorded sessions.
+
+Every session the app recorded -- including one it was killed in the middle of, restored from
+its journal -- can be read back here without the model or a GUI.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from app.transcript import (
+    FORMATS,
+    SessionNotFound,
+    delete_session,
+    export,
+    find_session,
+    format_for_path,
+    list_sessions,
+    load_segments,
+    rename_session,
+)
+from app.transcript.sessions import sessions_dir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sessions",
+        help="list, show, export, rename or delete recorded sessions",
+        description="Recorded sessions (saved as they happen, so they survive a crash). "
+        "ID may be shortened to any prefix that names one session.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="all sessions, newest first")
+    show = actions.add_parser("show", help="a session's details and transcript")
+    show.add_argument("id", metavar="ID")
+    out = actions.add_parser("export", help="write a session as text, subtitles, JSON or Markdown")
+    out.add_argument("id", metavar="ID")
+    out.add_argument("--format", "-f", choices=list(FORMATS),
+                     help="default: from the --output suffix, else txt")
+    out.add_argument("--output", "-o", type=Path, metavar="PATH",
+                     help="file to write (default: standard output)")
+    out.add_argument("--timestamps", action=argparse.BooleanOptionalAction, default=True,
+                     help="start times before lines (txt) or paragraphs (md)")
+    out.add_argument("--labels", action=argparse.BooleanOptionalAction, default=None,
+                     help="speaker names (default: when there is more than one source)")
+    rename = actions.add_parser("rename", help="give a session a new name")
+    rename.add_argument("id", metavar="ID")
+    rename.add_argument("name", metavar="NAME")
+    delete = actions.add_parser("delete", help="delete a session and its transcript for good")
+    delete.add_argument("id", metavar="ID")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    action = {"list": _list, "show": _show, "export": _export,
+              "rename": _rename, "delete": _delete}[args.action]
+    try:
+        return action(args)
+    except SessionNotFound as exc:
+        return _fail(str(exc), 2)
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"{exc.strerror}{where}" if exc.strerror else str(exc), 1)
+
+
+def _list(args: argparse.Namespace) -> int:
+    infos = list_sessions()
+    if not infos:
+        print(f"no sessions yet (they are kept in {sessions_dir()})")
+        return 0
+    rows = [("ID", "NAME", "STARTED", "DURATION", "SOURCES")]
+    rows += [(i.id, i.name, _when(i.created), _duration(i.duration), ", ".join(i.sources))
+             for i in infos]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    info = find_session(args.id)
+    segments = load_segments(info.id)
+    print(f"id:       {info.id}")
+    print(f"name:     {info.name}")
+    print(f"started:  {_when(info.created)}")
+    print(f"duration: {_duration(info.duration)}")
+    print(f"sources:  {', '.join(info.sources) or '-'}")
+    state = "closed" if info.closed else "not closed (still recording, or restored after a crash)"
+    print(f"state:    {state}")
+    print(f"folder:   {info.path}")
+    print()
+    sys.stdout.write(export(segments, "txt", labels=True) or "(no speech recorded)\n")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    fmt = args.format
+    if fmt is None and args.output is not None:
+        fmt = format_for_path(args.output)
+        if fmt is None:
+            return _fail(f"cannot tell the format from '{args.output.name}'; "
+                         f"add --format {'|'.join(FORMATS)}", 2)
+    info = find_session(args.id)
+    text = export(load_segments(info.id), fmt or "txt", labels=args.labels,
+                  timestamps=args.timestamps, title=info.name)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        args.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    print(f"wrote {args.output} ({fmt or 'txt'}, session {info.id})", file=sys.stderr)
+    return 0
+
+
+def _rename(args: argparse.Namespace) -> int:
+    try:
+        info = rename_session(args.id, args.name)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
+    print(f"{info.id}: {info.name}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    info = delete_session(args.id)
+    print(f"deleted {info.id} ({info.name})")
+    return 0
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"voxcap sessions: {message}", file=sys.stderr)
+    return code
+
+
+def _when(wall: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(wall))
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+

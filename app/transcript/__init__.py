@@ -1,0 +1,47 @@
+"""The transcript: segments built from the pipeline's text, saved as they grow, and exported.
+
+No Qt, no model, no audio here. The pipeline feeds a ``Transcript``; the GUI subscribes to it;
+the command line lists, shows and exports saved sessions; a file transcription turns pieces into
+segments with ``segments_from_pieces`` and writes them with ``export``.
+"""
+from __future__ import annotations
+
+from app.transcript.cues import Cue, build_cues
+from app.transcript.export import FORMATS, export, format_for_path
+from app.transcript.journal import StorageError
+from app.transcript.segmenter import PAUSE, segments_from_pieces
+from app.transcript.sessions import (
+    SessionInfo,
+    SessionNotFound,
+    create_session,
+    delete_session,
+    find_session,
+    list_sessions,
+    load_segments,
+    rename_session,
+    reopen_session,
+)
+from app.transcript.transcript import DEFAULT_LABELS, SegmentChange, Transcript
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "FORMATS",
+    "PAUSE",
+    "Cue",
+    "SegmentChange",
+    "SessionInfo",
+    "SessionNotFound",
+    "StorageError",
+    "Transcript",
+    "build_cues",
+    "create_session",
+    "delete_session",
+    "export",
+    "find_session",
+    "format_for_path",
+    "list_sessions",
+    "load_segments",
+    "rename_session",
+    "reopen_session",
+    "segments_from_pieces",
+]

@@ -1,0 +1,183 @@
+"""Transcript exports: plain text, SRT, WebVTT, JSON and Markdown, each a string.
+
+``export(segments, fmt, ...)`` is the one entry point the command line and the GUI share, and
+``FORMATS`` the list they offer. Options, for the formats they apply to:
+
+- ``labels``: speaker names (txt, md: before the text; srt: "Me: " starting the cue; vtt: voice
+  tags ``<v Me>``). None shows them when the segments come from more than one source.
+- ``timestamps``: start times before each line (txt) or paragraph (md).
+- ``title``: a heading (md) or a field (json).
+
+JSON holds everything: every segment with its wall-clock times, its pieces and its words, each
+with audio times in seconds; wall-clock times are Unix seconds.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from app.events import Piece, Segment
+from app.transcript.cues import Cue, build_cues, label_prefix
+from app.transcript.text import Word, one_line, spaced, split_words
+
+FORMATS: dict[str, str] = {
+    "txt": "Plain text",
+    "srt": "SubRip subtitles",
+    "vtt": "WebVTT subtitles",
+    "json": "JSON with word times",
+    "md": "Markdown",
+}
+PARAGRAPH_PAUSE = 3.0  # seconds of silence that start a new Markdown paragraph
+
+
+def export(
+    segments: Iterable[Segment],
+    fmt: str,
+    *,
+    labels: bool | None = None,
+    timestamps: bool = True,
+    title: str | None = None,
+) -> str:
+    """The segments written in format ``fmt`` (a key of FORMATS)."""
+    ordered = sorted(segments, key=lambda seg: seg.start)
+    show = len({seg.source for seg in ordered}) > 1 if labels is None else labels
+    if fmt == "txt":
+        return _txt(ordered, show, timestamps)
+    if fmt == "srt":
+        return _srt(build_cues(ordered, labelled=show), show)
+    if fmt == "vtt":
+        return _vtt(build_cues(ordered), show)
+    if fmt == "json":
+        return _json(ordered, title)
+    if fmt == "md":
+        return _md(ordered, show, timestamps, title)
+    raise ValueError(f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+
+
+def format_for_path(path: str | Path) -> str | None:
+    """The format a file name asks for by its suffix ("notes.srt" -> "srt"), if any."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    return fmt if fmt in FORMATS else None
+
+
+def _txt(segments: list[Segment], labels: bool, timestamps: bool) -> str:
+    lines = []
+    for seg in segments:
+        text = one_line(seg.text)
+        if not text:
+            continue
+        stamp = f"[{_hms(seg.start)}] " if timestamps else ""
+        label = f"{seg.source}: " if labels else ""
+        lines.append(stamp + label + text)
+    return "".join(line + "\n" for line in lines)
+
+
+def _srt(cues: list[Cue], labels: bool) -> str:
+    blocks = []
+    for n, cue in enumerate(cues, 1):
+        lines = list(cue.lines)
+        if labels:
+            lines[0] = label_prefix(cue.source) + lines[0]
+        timing = f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}"
+        blocks.append(f"{n}\n{timing}\n" + "\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _vtt(cues: list[Cue], voices: bool) -> str:
+    blocks = ["WEBVTT\n"]
+    for cue in cues:
+        text = "\n".join(_vtt_escape(line) for line in cue.lines)
+        if voices:
+            text = f"<v {_vtt_escape(cue.source)}>{text}</v>"
+        blocks.append(f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n{text}\n")
+    return "\n".join(blocks)
+
+
+def _json(segments: list[Segment], title: str | None) -> str:
+    def times(item: Piece | Word) -> dict:
+        return {"text": item.text, "start": round(item.start, 3), "end": round(item.end, 3)}
+
+    doc: dict = {"format": "voxcap-transcript", "version": 1}
+    if title is not None:
+        doc["title"] = title
+    doc["segments"] = [
+        {
+            "source": seg.source,
+            "kind": seg.kind,
+            "start": round(seg.start, 3),
+            "end": round(seg.end, 3),
+            "wall_start": round(seg.wall_start, 3),
+            "wall_end": round(seg.wall_end, 3),
+            "text": seg.text,
+            "words": [times(word) for word in split_words(seg.pieces)],
+            "pieces": [times(piece) for piece in seg.pieces],
+        }
+        for seg in segments
+    ]
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _md(segments: list[Segment], labels: bool, timestamps: bool, title: str | None) -> str:
+    paragraphs: list[str] = []
+    if title:
+        paragraphs.append("# " + _md_escape(one_line(title)))
+    prev: Segment | None = None
+    for seg in segments:
+        text = _md_escape(one_line(seg.text))
+        if not text:
+            continue
+        if seg.kind == "gap":
+            text = f"*{text}*"
+        if _same_paragraph(prev, seg):
+            paragraphs[-1] += (" " if spaced(prev.text.strip(), seg.text.strip()) else "") + text
+        else:
+            head = [f"**{_md_escape(seg.source)}**"] if labels else []
+            head += [f"({_hms(seg.start)})"] if timestamps else []
+            paragraphs.append(" ".join(head) + ": " + text if head else _md_line_start(text))
+        prev = seg
+    return "".join(p + "\n\n" for p in paragraphs)
+
+
+def _same_paragraph(prev: Segment | None, seg: Segment) -> bool:
+    return (
+        prev is not None
+        and prev.source == seg.source
+        and prev.kind == seg.kind == "speech"
+        and seg.start - prev.end < PARAGRAPH_PAUSE
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>~])|&(?=#?\w+;)")
+# What would turn a paragraph into a heading, quote, list or rule when it starts one.
+_MD_BLOCK_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
+
+
+def _md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+
+
+def _md_line_start(text: str) -> str:
+    m = _MD_BLOCK_START.match(text)
+    if m is None:
+        return text
+    if m.group(0)[0].isdigit():  # "1. x" is a list item: escape the dot, not the number
+        end = m.end()
+        return text[:end] + "\\" + text[end:]
+    return "\\" + text
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _hms(seconds: float) -> str:
+    s = max(int(seconds), 0)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _clock(seconds: float, sep: str) -> str:
+    ms = max(round(seconds * 1000), 0)
+    s, ms = divmod(ms, 1000)
+    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{sep}{ms:03d}"

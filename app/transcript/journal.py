@@ -1,0 +1,169 @@
+"""The append-only session journal: one JSON record per line, durable within a second.
+
+Each record goes to the OS at once (``os.write``), so killing the process loses nothing the OS
+already holds; a background thread fsyncs at most ``interval`` seconds after a write, so even a
+power cut loses at most that much. A write that fails (disk full, folder gone) keeps the unwritten
+bytes, retries them before the next record, and raises ``StorageError`` saying what to do.
+Reading skips a torn last line: the one a kill in mid-write leaves behind.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Windows opens files in text mode unless told otherwise, which would turn "\n" into "\r\n".
+_BINARY = getattr(os, "O_BINARY", 0)
+
+
+class StorageError(OSError):
+    """The transcript could not be saved to disk; what was recorded is still in memory."""
+
+
+def storage_error(action: str, path: Path, exc: OSError) -> StorageError:
+    reason = exc.strerror or str(exc)
+    err = StorageError(
+        f"cannot {action} {path}: {reason}. Everything recorded so far is kept in memory; "
+        "free some disk space or make the folder writable and it is saved on the next write "
+        "(or export the transcript now)."
+    )
+    err.errno = exc.errno
+    return err
+
+
+class Journal:
+    """Appends records to ``path``; thread-safe."""
+
+    def __init__(self, path: Path, interval: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._sync_lock = threading.Lock()  # fsync and close never overlap on the same fd
+        self._pending = bytearray()  # encoded records the OS has not taken yet
+        self._dirty = False  # written but not yet fsynced
+        self._closed = False
+        self._error: StorageError | None = None  # from the background fsync, raised on next call
+        try:
+            _drop_torn_tail(path)
+            self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o644)
+        except OSError as exc:
+            raise storage_error("save the transcript to", path, exc) from exc
+        self._thread = threading.Thread(target=self._sync_loop, name="journal-sync", daemon=True)
+        self._thread.start()
+
+    def append(self, record: dict) -> None:
+        """Writes one record; raises StorageError if it (or an earlier one) could not be saved."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        with self._lock:
+            if self._closed:
+                raise ValueError("the journal is closed")
+            self._pending += line.encode()
+            self._write_pending()
+
+    def flush(self) -> None:
+        """Makes everything appended so far durable now."""
+        with self._lock:
+            self._write_pending()
+            self._dirty = False
+        self._sync()
+        self._raise_background_error()
+
+    def close(self) -> None:
+        """Saves what is left and closes; if that fails it raises, and calling again retries."""
+        with self._lock:
+            self._closed = True
+            self._wake.notify_all()
+        self._thread.join()
+        with self._lock:
+            if self._fd < 0:
+                return
+            self._write_pending()
+        self._sync()
+        with self._sync_lock:
+            os.close(self._fd)
+            self._fd = -1
+        self._raise_background_error()
+
+    def _write_pending(self) -> None:
+        """Hands pending bytes to the OS. Caller holds ``_lock``."""
+        try:
+            while self._pending:
+                written = os.write(self._fd, self._pending)
+                del self._pending[:written]
+                if not self._dirty:
+                    self._dirty = True
+                    self._wake.notify_all()
+        except OSError as exc:
+            raise storage_error("save the transcript to", self.path, exc) from exc
+        self._raise_background_error()
+
+    def _raise_background_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def _sync_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._dirty and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                # Let writes gather for one interval, then make them durable together.
+                self._wake.wait(self.interval)
+                if self._closed:
+                    return
+                self._dirty = False
+            self._sync()
+
+    def _sync(self) -> None:
+        with self._sync_lock:
+            if self._fd < 0:
+                return
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._error = storage_error("save the transcript to", self.path, exc)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cuts a partly written last line, so appending after a crash starts on a clean line."""
+    if not path.exists():
+        return
+    with open(path, "r+b") as f:
+        end = pos = f.seek(0, os.SEEK_END)
+        keep = 0
+        while pos > 0:
+            step = min(65536, pos)
+            f.seek(pos - step)
+            newline = f.read(step).rfind(b"\n")
+            if newline >= 0:
+                keep = pos - step + newline + 1
+                break
+            pos -= step
+        if keep < end:
+            f.truncate(keep)
+
+
+def read_journal(path: Path) -> list[dict]:
+    """The records in ``path``; a torn last line is ignored, damaged lines elsewhere are logged."""
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            if number < len(lines):  # the last line is torn by design after a kill
+                log.warning("skipping damaged line %d of %s", number, path)
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
