@@ -1,0 +1,159 @@
+"""Where worker threads meet the GUI: pipeline callbacks become Qt signals, long jobs get a thread.
+
+:class:`PipelineBridge` hands :class:`app.pipeline.LivePipeline` plain callbacks that emit Qt
+signals carrying the :mod:`app.events` dataclasses; Qt queues them onto the GUI thread because the
+bridge lives there. :class:`Worker` is the one pattern for long one-off work (download, verify,
+load the model, start or stop the pipeline): a QObject moved to its own QThread, jobs run in the
+order submitted, results and errors come back as signals on the GUI thread, and the thread's
+lifecycle (start, quit after the queued jobs, deleteLater) is wired here and nowhere else.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.errors import EngineError
+
+log = logging.getLogger(__name__)
+
+
+def user_message(exc: BaseException) -> str:
+    """The words to show for ``exc``: its own message when it is meant for users."""
+    if isinstance(exc, (EngineError, OSError)) or _is_app_error(exc):
+        return str(exc) or type(exc).__name__
+    log.error("unexpected error", exc_info=exc)
+    return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
+
+
+def _is_app_error(exc: BaseException) -> bool:
+    # The app's own exceptions (model manager, audio, transcript) carry user-facing messages.
+    return type(exc).__module__.startswith("app.")
+
+
+class PipelineBridge(QObject):
+    """Signals for what the live pipeline reports from its threads."""
+
+    text = Signal(object)  # TextEvent
+    gap = Signal(object)  # Gap
+    status = Signal(object)  # SourceStatus
+    error = Signal(str, str)  # source, user-facing message
+
+    def callbacks(self) -> dict[str, Callable[..., None]]:
+        """Keyword arguments for LivePipeline: each emits the matching signal from any thread."""
+        return {
+            "on_text": self.text.emit,
+            "on_gap": self.gap.emit,
+            "on_status": self.status.emit,
+            "on_error": self.error.emit,
+        }
+
+
+class _Runner(QObject):
+    """Lives on the worker thread and runs each job it is sent."""
+
+    done = Signal(int, object)
+    failed = Signal(int, str)
+    progress = Signal(int, object)
+
+    @Slot(int, object, bool)
+    def run(self, job_id: int, fn: Callable[..., Any], wants_progress: bool) -> None:
+        try:
+            if wants_progress:
+                result = fn(lambda value: self.progress.emit(job_id, value))
+            else:
+                result = fn()
+        except Exception as exc:  # noqa: BLE001 -- every failure must reach the GUI as words
+            self.failed.emit(job_id, user_message(exc))
+            return
+        self.done.emit(job_id, result)
+
+    @Slot()
+    def stop(self) -> None:
+        QThread.currentThread().quit()
+
+
+class Worker(QObject):
+    """A background thread that runs submitted jobs one after another."""
+
+    busy_changed = Signal(bool)
+    finished = Signal()  # the thread has ended after close()
+    _request = Signal(int, object, bool)
+    _stop = Signal()
+
+    def __init__(self, name: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._runner = _Runner()
+        self._runner.moveToThread(self._thread)
+        self._request.connect(self._runner.run)
+        self._stop.connect(self._runner.stop)
+        self._runner.done.connect(self._on_done)
+        self._runner.failed.connect(self._on_failed)
+        self._runner.progress.connect(self._on_progress)
+        self._thread.finished.connect(self._runner.deleteLater)
+        self._thread.finished.connect(self.finished)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.isRunning()
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run ``fn`` on the thread; with ``on_progress`` it is called as ``fn(report)``."""
+        job_id = next(self._ids)
+        was_busy = self.busy
+        self._jobs[job_id] = (on_done, on_error, on_progress)
+        if not was_busy:
+            self.busy_changed.emit(True)
+        self._request.emit(job_id, fn, on_progress is not None)
+
+    def close(self) -> None:
+        """Let the queued jobs finish, then end the thread; ``finished`` says when. Never blocks."""
+        self._stop.emit()
+
+    def wait(self, ms: int) -> bool:
+        """Block until the thread has ended; only for after the event loop has returned."""
+        return self._thread.wait(ms)
+
+    def _take(self, job_id: int) -> tuple[Callable | None, Callable | None, Callable | None]:
+        callbacks = self._jobs.pop(job_id)
+        if not self._jobs:
+            self.busy_changed.emit(False)
+        return callbacks
+
+    @Slot(int, object)
+    def _on_done(self, job_id: int, result: object) -> None:
+        on_done, _, _ = self._take(job_id)
+        if on_done is not None:
+            on_done(result)
+
+    @Slot(int, str)
+    def _on_failed(self, job_id: int, message: str) -> None:
+        _, on_error, _ = self._take(job_id)
+        if on_error is not None:
+            on_error(message)
+        else:
+            log.error("background job failed: %s", message)
+
+    @Slot(int, object)
+    def _on_progress(self, job_id: int, value: object) -> None:
+        callbacks = self._jobs.get(job_id)
+        if callbacks and callbacks[2] is not None:
+            callbacks[2](value)
