@@ -196,7 +196,8 @@ class Hub:
                 "HF_ENDPOINT points to a mirror, it lacks this version of the model."
             )
         if isinstance(e, RemoteEntryNotFoundError):
-            return HubError(f"{self.endpoint} lacks a file of {repo} at the pinned commit: {e}")
+            where = response.url if response is not None else self.endpoint
+            return HubError(f"{where} is missing: the Hub lacks a file of {repo} at the pinned commit.")
         if isinstance(e, RepositoryNotFoundError):
             return HubError(f"{self.endpoint} does not know {repo}. If HF_ENDPOINT is set, check it.")
         if isinstance(e, HfHubHTTPError):

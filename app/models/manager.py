@@ -81,6 +81,7 @@ class ModelManager:
         self.manifest = manifest
         root = Path(root) if root is not None else paths.data_dir() / "models"
         self.folder = root / manifest.folder_name
+        self._partials = self.folder / ".partial"  # downloads in progress, kept across restarts
         self._lock_path = root / f".{manifest.folder_name}.lock"
         self._hf_cache = hf_cache
         endpoint = endpoint or os.environ.get("HF_ENDPOINT") or constants.ENDPOINT
@@ -138,6 +139,7 @@ class ModelManager:
                 self._check_space(sum(r.facts.size - _size(self._partial(r.name)) for r in remotes))
                 for r in remotes:
                     self._fetch(r, records, progress, cancel)
+            _remove_empty(self._partials)
         return self.status()
 
     def verify(
@@ -433,7 +435,7 @@ class ModelManager:
             )
 
     def _partial(self, name: str) -> Path:
-        return self.folder / ".partial" / name
+        return self._partials / name
 
     def _meter(
         self, name: str, total: int, state: State, progress: ProgressCallback | None, done: int = 0
@@ -547,6 +549,13 @@ def _remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # absent, or holds a partial download of a file still to come
 
 
 def _size(path: Path) -> int:

@@ -1,0 +1,96 @@
+"""Fixtures for the model manager's tests: a loopback Hub serving a tiny checkpoint, and managers
+pointed at it with private folders and short retry waits."""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants
+
+from app.models import Manifest, ModelManager
+from tests.hubserver import HubServer
+
+REPO = "voxcap-tests/tiny-voxtral"
+REVISION = "5f2b8c1d9e0a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"
+BIG = "consolidated.safetensors"
+
+
+def tiny_checkpoint() -> dict[str, bytes]:
+    """Three files shaped like the real ones: a small git file and two LFS files."""
+    rng = random.Random(2602)
+    vocab = [{"rank": i, "token_bytes": rng.randbytes(6).hex()} for i in range(1500)]
+    return {
+        "params.json": json.dumps({"dim": 64, "n_layers": 2, "vocab_size": 1500}).encode(),
+        "tekken.json": json.dumps({"vocab": vocab}).encode(),
+        BIG: rng.randbytes(2_500_000),
+    }
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Waits until ``condition()`` holds (something another thread or process does)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def file_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+@pytest.fixture(autouse=True)
+def private_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No real user folder, token, endpoint or offline switch leaks into a test."""
+    monkeypatch.setenv("VOXCAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VOXCAP_CONFIG_DIR", str(tmp_path / "config"))
+    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+
+@pytest.fixture
+def hub() -> Iterator[HubServer]:
+    with HubServer(REPO, REVISION, tiny_checkpoint()) as server:
+        yield server
+
+
+@pytest.fixture
+def manifest(hub: HubServer) -> Manifest:
+    return hub.manifest()
+
+
+@pytest.fixture
+def hf_cache(tmp_path: Path) -> Path:
+    return tmp_path / "hf-cache"
+
+
+@pytest.fixture
+def make_manager(
+    hub: HubServer, manifest: Manifest, hf_cache: Path
+) -> Callable[..., ModelManager]:
+    """A fresh manager each call: a second one is what the app sees after a restart."""
+
+    def make(**overrides: object) -> ModelManager:
+        options: dict = {"endpoint": hub.url, "hf_cache": hf_cache, "retries": 3, "retry_wait": 0.01}
+        options.update(overrides)
+        return ModelManager(manifest, **options)
+
+    return make
+
+
+@pytest.fixture
+def manager(make_manager: Callable[..., ModelManager]) -> ModelManager:
+    return make_manager()
+
+
+@pytest.fixture
+def ready(manager: ModelManager) -> ModelManager:
+    """A manager whose model has been downloaded and verified."""
+    assert manager.download().ready
+    return manager
