@@ -67,7 +67,10 @@ def module_name(checkpoint_name: str) -> str | None:
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DeviceError(f"Unknown device {device!r}: use cpu, cuda or mps.") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceError(
             "CUDA was requested but no CUDA GPU is usable here (no NVIDIA driver, or a CPU-only "
