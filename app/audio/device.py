@@ -4,7 +4,9 @@ Covers microphones everywhere, macOS loopback devices (BlackHole and the like), 
 any PulseAudio/PipeWire source -- sink monitors included, which is how system audio is
 captured there -- through ALSA's ``pulse`` device routed with ``pulse.routed``.
 
-PortAudio does not report a vanished PulseAudio stream: its callbacks simply stop. So a device
+PulseAudio sources are watched (``pulse.watch``): when one goes away the server would silently
+move the recording elsewhere. Other devices: PortAudio may not report a vanished device, whose
+callbacks then simply stop. So a device
 that has sent nothing at all (no callbacks, not merely quiet audio) for STALL_S is declared
 lost. Some sources start slowly -- a PulseAudio null sink's monitor first delivers after about
 1.5 s -- hence the longer allowance before the first callback.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import sounddevice as sd
@@ -48,6 +51,7 @@ class DeviceSource(Source):
         self._stream: sd.InputStream | None = None
         self._closing = False
         self._heard = False  # a callback arrived in this run
+        self._unwatch: Callable[[], None] | None = None
 
     def _open(self) -> tuple[float, int]:
         try:
@@ -71,10 +75,18 @@ class DeviceSource(Source):
         return float(self._stream.samplerate), channels
 
     def _begin(self) -> None:
+        if self._pulse_source:
+            try:
+                self._unwatch = pulse.watch(self._pulse_source, self._fail)
+            except pulse.PulseUnavailable as err:
+                raise SourceUnavailable(f"{err}; run `voxcap devices` to see what is there") from err
         self._stream.start()
 
     def _close(self) -> None:
         self._closing = True
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         self._stream.abort()
         self._stream.close()
 
@@ -90,9 +102,4 @@ class DeviceSource(Source):
         quiet = time.monotonic() - self._last_push
         if quiet < (STALL_S if self._heard else STARTUP_S):
             return None
-        if self._pulse_source and not pulse.source_exists(self._pulse_source):
-            return (
-                f"the sound server no longer has {self._pulse_source!r} "
-                "(device unplugged, output removed, or the server restarted)"
-            )
         return f"no audio from the device for {quiet:.1f} s (unplugged, or the server stopped)"

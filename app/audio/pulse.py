@@ -6,18 +6,23 @@ variable when a connection is created, i.e. while the stream is being opened, so
 sets it for exactly that moment (under a lock, since the environment is process-wide). Names and
 defaults come from ``pactl`` (pulseaudio-utils; pipewire-pulse uses the same tool), run with
 ``LC_ALL=C`` because its labels are translated.
+
+When a source goes away the server quietly moves its recordings to the default source -- which
+may be the microphone -- so ``watch`` listens to ``pactl subscribe`` and says so at once.
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 PACTL_TIMEOUT_S = 5.0
+_C_LOCALE = dict(os.environ, LC_ALL="C")
 _env_lock = threading.Lock()
 
 
@@ -41,18 +46,21 @@ class PulseSink:
     monitor: str  # name of the source that carries what this sink plays
 
 
-def pactl(*args: str) -> str:
-    """Run pactl; PulseUnavailable when it is missing or the server does not answer."""
+def _command(*args: str) -> list[str]:
     exe = shutil.which("pactl")
     if exe is None:
         raise PulseUnavailable(
             "pactl was not found: install pulseaudio-utils (it also works with PipeWire)"
         )
-    env = dict(os.environ, LC_ALL="C")
+    return [exe, *args]
+
+
+def pactl(*args: str) -> str:
+    """Run pactl; PulseUnavailable when it is missing or the server does not answer."""
     try:
         done = subprocess.run(
-            [exe, *args], capture_output=True, text=True, env=env, timeout=PACTL_TIMEOUT_S,
-            check=False,
+            _command(*args), capture_output=True, text=True, env=_C_LOCALE,
+            timeout=PACTL_TIMEOUT_S, check=False,
         )
     except subprocess.TimeoutExpired as err:
         raise PulseUnavailable("the sound server did not answer within 5 s") from err
@@ -120,6 +128,67 @@ def routed(source: str | None) -> Iterator[None]:
                 os.environ.pop("PULSE_SOURCE", None)
             else:
                 os.environ["PULSE_SOURCE"] = before
+
+
+class _Watcher:
+    """One ``pactl subscribe`` for the whole process, running while anything is watched."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watching: dict[int, tuple[str, Callable[[str], None]]] = {}
+        self._next = 0
+        self._process: subprocess.Popen | None = None
+
+    def watch(self, source: str, on_lost: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``on_lost(reason)`` (from a helper thread) if ``source`` disappears.
+
+        Returns the function that stops watching. PulseUnavailable if the source is already gone.
+        """
+        with self._lock:
+            key = self._next
+            self._next += 1
+            self._watching[key] = (source, on_lost)
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen(
+                    _command("subscribe"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    text=True, env=_C_LOCALE,
+                )
+                threading.Thread(
+                    target=self._listen, args=(self._process,), name="pactl subscribe", daemon=True
+                ).start()
+        unwatch = functools.partial(self._unwatch, key)
+        if not source_exists(source):  # gone before the subscription could see it go
+            unwatch()
+            raise PulseUnavailable(f"the sound server has no source {source!r}")
+        return unwatch
+
+    def _unwatch(self, key: int) -> None:
+        with self._lock:
+            self._watching.pop(key, None)
+            if not self._watching and self._process is not None:
+                self._process.terminate()
+                self._process = None
+
+    def _listen(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            if line.startswith("Event 'remove' on source #"):
+                self._check(lambda name: not source_exists(name), "")
+        process.wait()
+        with self._lock:
+            mine = self._process is process  # not one we terminated on purpose
+        if mine:
+            self._check(lambda name: True, "the sound server stopped")
+
+    def _check(self, lost: Callable[[str], bool], reason: str) -> None:
+        with self._lock:
+            watching = list(self._watching.values())
+        for source, on_lost in watching:
+            if lost(source):
+                on_lost(reason or f"the sound server no longer has {source!r} "
+                        "(device unplugged or output removed)")
+
+
+watch = _Watcher().watch
 
 
 def _blocks(text: str, header: str) -> list[str]:

@@ -81,6 +81,10 @@ class Source:
         self._device_open = False
         self._ever_started = False
         self._last_push = 0.0  # monotonic time of the newest audio
+        self._rate = 1.0  # device frames per second in this run
+        self._first_audio: float | None = None  # monotonic time of this run's first frame
+        self._audio_ended = 0.0  # monotonic time the previous run's audio stopped
+        self._resume: str | None = None  # gap reason while a reopened run awaits its anchor
         self._previous_end: Item | None = None
 
     # --- the consumer's side -------------------------------------------------------------
@@ -121,8 +125,13 @@ class Source:
             self._device_open = True
             self._ring = FrameRing(max(1, int(rate * self._buffer_seconds)), channels)
             self._meter.reset(rate, channels)
-            at, reason = self._resume_point()
-            self._pending += self._converter.begin(rate, at, reason)
+            self._rate = rate
+            self._first_audio = None
+            if self.live and self._ever_started:
+                # Anchored on the clock once the first audio shows how long the device was away.
+                self._resume = "device-lost" if isinstance(self._previous_end, SourceError) else "paused"
+            else:
+                self._pending += self._converter.begin(rate)
             self._end_reason = None
             self._run_active = self._ever_started = True
             self._last_push = time.monotonic()
@@ -195,9 +204,13 @@ class Source:
     # --- the producer's side (any thread; never blocks) ----------------------------------
 
     def _push(self, frames: np.ndarray) -> None:
+        if self._end_reason is not None:
+            return  # after a failure this is no longer the device's audio (see pulse.watch)
         self._ring.write(frames)
         self._meter.update(frames)
         self._last_push = time.monotonic()
+        if self._first_audio is None:
+            self._first_audio = self._last_push - len(frames) / self._rate
         self._signal()
 
     def _fail(self, reason: str) -> None:
@@ -226,7 +239,8 @@ class Source:
                 if self._end_reason is None and (why := self._check_alive()):
                     self._set_end(why)
                 ended = self._end_reason is not None  # read before draining: nothing follows it
-                self._pending += self._drain()
+                if self._anchored(ended):
+                    self._pending += self._drain()
                 if ended:
                     self._close_run()
             items, self._pending = self._pending, []
@@ -235,8 +249,10 @@ class Source:
     def _close_run(self) -> None:
         """Release the device and queue the rest of the run and its final item."""
         self._shut_device()
-        self._pending += self._drain()
+        if self._anchored(True):
+            self._pending += self._drain()
         self._pending += self._converter.flush()
+        self._audio_ended = self._last_push
         t = self._converter.time
         reason = self._end_reason or ""
         end: Item = SourceError(self.id, self.device, reason, t) if reason else EndOfStream(self.id, t)
@@ -244,13 +260,22 @@ class Source:
         self._previous_end = end
         self._run_active = False
 
-    def _resume_point(self) -> tuple[int | None, str]:
-        """Where a new run starts on the clock: live sources skip the time they were closed."""
-        if not (self.live and self._ever_started):
-            return None, ""
-        away = max(0.0, time.monotonic() - self._last_push)
-        reason = "device-lost" if isinstance(self._previous_end, SourceError) else "paused"
-        return self._converter.position + round(away * SAMPLE_RATE), reason
+    def _anchored(self, now: bool) -> bool:
+        """Place a reopened live run on the clock, after the time it was away (a gap).
+
+        Waits for the run's first audio, which shows when capture really resumed (some devices
+        take a second or more); ``now`` places it at once when no audio is coming.
+        """
+        if self._resume is None:
+            return True
+        first = self._first_audio
+        if first is None and not now:
+            return False
+        away = max(0.0, (first or time.monotonic()) - self._audio_ended)
+        at = self._converter.position + round(away * SAMPLE_RATE)
+        self._pending += self._converter.begin(self._rate, at, self._resume)
+        self._resume = None
+        return True
 
     def _shut_device(self) -> None:
         if self._device_open:
