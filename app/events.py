@@ -23,7 +23,7 @@ class Gap:
     source: str
     t: float  # stream time where audio is missing, seconds
     duration: float  # seconds of audio missing
-    reason: str  # "overflow" (capture fell behind), "skip" (catch-up), "device-lost"
+    reason: str  # "overflow" (capture fell behind), "skip" (catch-up), "device-lost", "paused"
 
 
 @dataclass(frozen=True)
