@@ -4,8 +4,9 @@ code runs end to end in tests without the internet.
 It answers ``HEAD``/``GET /{repo}/resolve/{revision}/{file}`` with the headers the client reads:
 ``X-Repo-Commit``; for a file kept in git, ``ETag`` (its git blob hash) and the bytes; for a
 large (LFS) file, a 302 to a second origin playing the CDN, carrying ``X-Linked-Etag`` (the
-sha256) and ``X-Linked-Size``. Both honour HTTP ``Range`` (206 / 416). Errors carry the Hub's
-``X-Error-Code`` (GatedRepo, RepoNotFound, RevisionNotFound, EntryNotFound).
+sha256) and ``X-Linked-Size`` (and, with ``xet`` on, the Xet headers). Both origins honour HTTP
+``Range`` (206 / 416). Errors carry the Hub's ``X-Error-Code`` (GatedRepo, RepoNotFound,
+RevisionNotFound, EntryNotFound).
 
 Faults are queued per file and consumed one request at a time: an HTTP status, a connection
 dropped after some bytes, a stall until released, a Range ignored, a byte flipped. Every request
@@ -89,6 +90,7 @@ class HubServer:
         # Like the Hub: small text files live in git, large ones in LFS.
         self.lfs = lfs if lfs is not None else {n for n, b in files.items() if len(b) > 10_000}
         self.gated = False  # answer 401 (no token) / 403 (a token) like a gated repo
+        self.xet = False  # mark LFS files as stored on Xet, as the Hub's newer repositories do
         self.log: list[Served] = []
         self._faults: dict[tuple[str, str], list[object]] = {}
         self._lock = threading.Lock()
@@ -231,6 +233,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Linked-Etag", f'"{sha}"')
         self.send_header("X-Linked-Size", str(len(data)))
         self.send_header("ETag", f'"{sha}"')
+        if hub.xet:
+            self.send_header("X-Xet-Hash", hashlib.sha256(sha.encode()).hexdigest())
+            self.send_header(
+                "X-Xet-Refresh-Route", f"/api/models/{hub.repo_id}/xet-read-token/{hub.revision}"
+            )
         self.send_header("Content-Length", str(len(note)))
         self.end_headers()
         if body:

@@ -171,6 +171,7 @@ class TerminalProgress:
         self._step: tuple[str, str] | None = None
         self._open = False  # a bar is drawn without its newline yet
         self._last_draw = 0.0
+        self._tenth = -1  # on a pipe: the last tenth of the current step printed
 
     def __call__(self, p: DownloadProgress) -> None:
         step = (p.file, p.state)
@@ -179,10 +180,15 @@ class TerminalProgress:
         if self._tty:
             now = time.monotonic()
             if new_step or now - self._last_draw >= 0.1 or p.done >= p.total:
-                self._draw(p, newline=new_step and self._open)
+                # A file's outcome (ready, error, cancelled) ends the line of its last step.
+                ends_step = p.state in ("ready", "error", "cancelled")
+                self._draw(p, newline=new_step and self._open and not ends_step)
                 self._last_draw = now
-        elif new_step:
+            return
+        tenth = 10 * p.done // p.total if p.total else 10
+        if new_step or tenth > self._tenth:
             print(_describe(p), file=self._stream, flush=True)
+            self._tenth = tenth
 
     def close(self) -> None:
         if self._open:

@@ -80,7 +80,7 @@ class Hub:
                 if isinstance(e, httpx2.ConnectError):
                     raise self.translate(e) from e
                 failures += 1
-                self._wait_or_raise(e, failures, cancel)
+                self._wait_or_raise(e, name, failures, cancel)
 
     def probe(self, name: str) -> RemoteFile | None:
         """One quick look at the Hub, for checks that work offline too: None when unreachable."""
@@ -110,7 +110,7 @@ class Hub:
             except HANDLED as e:
                 # A connection that broke after delivering data gets a fresh set of tries.
                 failures = 1 if _size(partial) > before else failures + 1
-                self._wait_or_raise(e, failures, cancel)
+                self._wait_or_raise(e, remote.name, failures, cancel)
 
     def _head(self, name: str) -> RemoteFile:
         m = self._manifest
@@ -133,7 +133,11 @@ class Hub:
             sha256=etag if _is_hex(etag, 64) else None,
             git_sha1=etag if _is_hex(etag, 40) else None,
         )
-        return RemoteFile(name, facts, meta.location)
+        # Xet-stored files: like huggingface_hub's own plain-HTTP path, GET the resolve address and
+        # follow its redirect (the HEAD's redirect is meant for the Xet client); elsewhere go
+        # straight to the CDN address the HEAD pointed to.
+        location = meta.location if meta.xet_file_data is None else url
+        return RemoteFile(name, facts, location)
 
     def _fetch_once(
         self,
@@ -169,11 +173,16 @@ class Hub:
         if done != size:
             raise _Incomplete(f"the server sent {done:,} of {size:,} bytes of {remote.name}")
 
-    def _wait_or_raise(self, error: Exception, failures: int, cancel: threading.Event) -> None:
+    def _wait_or_raise(
+        self, error: Exception, name: str, failures: int, cancel: threading.Event
+    ) -> None:
         if not _transient(error) or failures > self._retries:
             raise self.translate(error) from error
         wait = min(self._retry_wait * 2 ** (failures - 1), self._retry_wait * 8)
-        log.warning("%s; trying again in %.1f s (%d of %d)", error, wait, failures, self._retries)
+        log.warning(
+            "%s: %s; trying again in %.1f s (%d of %d)",
+            name, _short(error), wait, failures, self._retries,
+        )
         if cancel.wait(wait):
             raise Cancelled("Stopped.")
 
@@ -257,6 +266,13 @@ def _write_stream(
             done += len(chunk)
             on_bytes(done)
     return done
+
+
+def _short(e: Exception) -> str:
+    """One line about a failure, for the log."""
+    if isinstance(e, HfHubHTTPError) and e.response is not None:
+        return f"the server answered {e.response.status_code}"
+    return f"{type(e).__name__}: {e}".splitlines()[0]
 
 
 def _transient(e: Exception) -> bool:

@@ -336,16 +336,16 @@ class ModelManager:
         try:
             with self._tracking(meter):
                 self._hub.fetch(remote, partial, meter.update, cancel)
-        except OSError as e:
-            raise _write_error(e, partial) from e
-        except ModelError as e:
-            kept = _size(partial)
-            if kept:
-                raise type(e)(
-                    f"{e} The {human_size(kept)} of {f.name} downloaded so far are kept; "
+        except (ModelError, OSError) as e:
+            error = e if isinstance(e, ModelError) else _write_error(e, partial)
+            if kept := _size(partial):
+                error = type(error)(
+                    f"{error} The {human_size(kept)} of {f.name} downloaded so far are kept; "
                     "the next download continues from there."
-                ) from e
-            raise
+                )
+            if error is e:
+                raise
+            raise error from e
         os.replace(partial, dst)
         state, reason = self._verify_file(f, dst, records, progress, cancel)
         if state is State.READY:
@@ -537,10 +537,7 @@ def _link(src: Path, dst: Path) -> bool:
 
 def _write_error(e: OSError, path: Path) -> ModelError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(
-            f"The disk filled up while writing {path}. Free up space and try again; what was "
-            "downloaded so far is kept."
-        )
+        return DiskFullError(f"The disk filled up while writing {path}. Free up space and try again.")
     return ModelError(f"Cannot write {path}: {e.strerror or e}. Check the folder's permissions.")
 
 

@@ -3,6 +3,7 @@ pointed at it with private folders and short retry waits."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +38,16 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+def flip_byte(path: Path, offset: int = 4321, keep_mtime: bool = False) -> None:
+    """Damages a file in place, optionally hiding it from a size-and-mtime check."""
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    if keep_mtime:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
 def file_size(path: Path) -> int:

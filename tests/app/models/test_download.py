@@ -80,6 +80,18 @@ def test_token_goes_to_the_hub_but_not_to_the_cdn(manager, hub, monkeypatch):
         assert s.authorization == ("" if s.file in hub.lfs else "Bearer hf_secret")
 
 
+def test_xet_stored_files_are_fetched_through_the_hub_redirect(manager, hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_secret")
+    hub.xet = True
+    manager.download()
+    assert_ready_with_served_bytes(manager, hub)
+    gets = [s for s in hub.requests("resolve") if s.method == "GET"]
+    assert sorted(s.file for s in gets) == sorted(hub.lfs)
+    assert all(s.authorization == "Bearer hf_secret" for s in gets)
+    # The redirect leaves the Hub's origin, and the token stays behind.
+    assert all(s.authorization == "" for s in hub.requests("data") if s.file in hub.lfs)
+
+
 def test_cancel_keeps_partial_file_and_a_new_manager_continues(make_manager, hub):
     first = make_manager()
     cancel, release = threading.Event(), threading.Event()
