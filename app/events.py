@@ -71,4 +71,4 @@ class DownloadProgress:
     total: int  # bytes
     rate: float  # bytes per second
     eta: float  # seconds left, inf when unknown
-    state: str  # "downloading", "verifying", "ready", "cancelled", "error"
+    state: str  # "downloading", "verifying", "copying" (import), "ready", "cancelled", "error"
