@@ -11,12 +11,16 @@ RevisionNotFound, EntryNotFound).
 Faults are queued per file and consumed one request at a time: an HTTP status, a connection
 dropped after some bytes, a stall until released, a Range ignored, a byte flipped. Every request
 is logged, so tests can count what was served. Point the client at ``server.url`` (the
-``endpoint`` argument of ``ModelManager``, or ``HF_ENDPOINT``).
+``endpoint`` argument of ``ModelManager``, or ``HF_ENDPOINT``)::
+
+    with HubServer(TINY_REPO, TINY_REVISION, tiny_checkpoint()) as hub:
+        manager = ModelManager(hub.manifest(), endpoint=hub.url, retry_wait=0.01)
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import socket
 import threading
@@ -28,6 +32,21 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from app.models.manifest import Manifest, ModelFile
 
 BLOCK = 64 * 1024  # bytes per socket write: the client sees the body arrive in pieces
+
+TINY_REPO = "voxcap-tests/tiny-voxtral"
+TINY_REVISION = "5f2b8c1d9e0a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"
+
+
+def tiny_checkpoint() -> dict[str, bytes]:
+    """Three files named like the real checkpoint's (2.6 MB in all): a small git file and two
+    LFS files, so a download has something to resume, cancel and verify."""
+    rng = random.Random(2602)
+    vocab = [{"rank": i, "token_bytes": rng.randbytes(6).hex()} for i in range(1500)]
+    return {
+        "params.json": json.dumps({"dim": 64, "n_layers": 2, "vocab_size": 1500}).encode(),
+        "tekken.json": json.dumps({"vocab": vocab}).encode(),
+        "consolidated.safetensors": rng.randbytes(2_500_000),
+    }
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx2
 from huggingface_hub import constants, get_hf_file_metadata, get_token, hf_hub_url
 from huggingface_hub.errors import (
     GatedRepoError,
@@ -26,7 +25,9 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+# httpx: huggingface_hub's own HTTP module (httpx before its 2.0, httpx2 since).
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, httpx
 
 from app.models.errors import Cancelled, GatedError, HubError, ModelError, NoNetworkError
 from app.models.manifest import Manifest
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # Answers worth another try: the server or a proxy in front of it is busy or restarting.
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 # The connection failed; a Range request can pick up where it broke.
-NETWORK_ERRORS = (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError)
+NETWORK_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 
 
 class _Incomplete(Exception):
@@ -45,7 +46,7 @@ class _Incomplete(Exception):
 
 
 # Everything the Hub or the network can throw at us that becomes a user-facing error.
-HANDLED = (HfHubHTTPError, httpx2.HTTPError, OfflineModeIsEnabled, _Incomplete)
+HANDLED = (HfHubHTTPError, httpx.HTTPError, OfflineModeIsEnabled, _Incomplete)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Hub:
             try:
                 return self._head(name)
             except HANDLED as e:
-                if isinstance(e, httpx2.ConnectError):
+                if isinstance(e, httpx.ConnectError):
                     raise self.translate(e) from e
                 failures += 1
                 self._wait_or_raise(e, name, failures, cancel)
@@ -214,7 +215,7 @@ class Hub:
                 f"{self.endpoint} answered with error {status}. The Hub may be busy or down: "
                 "try again in a while."
             )
-        if isinstance(e, httpx2.ConnectError):
+        if isinstance(e, httpx.ConnectError):
             return NoNetworkError(
                 f"Cannot connect to {self.endpoint}: no network. Check that this computer is "
                 "online (and its proxy settings), then try again, or import a folder that holds "
@@ -246,7 +247,7 @@ class Hub:
 
 
 def _write_stream(
-    response: httpx2.Response,
+    response: httpx.Response,
     partial: Path,
     offset: int,
     on_bytes: Callable[[int], None],
@@ -281,7 +282,7 @@ def _transient(e: Exception) -> bool:
     return isinstance(e, (*NETWORK_ERRORS, _Incomplete))
 
 
-def _offset(response: httpx2.Response) -> int:
+def _offset(response: httpx.Response) -> int:
     """Where the body starts in the file: 0 for a whole file, the range start for a 206."""
     if response.status_code != 206:
         return 0

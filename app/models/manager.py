@@ -61,7 +61,12 @@ class ModelManager:
     Every method may be called from any thread; download, verify, import and remove take a
     lock that other threads and processes respect (``BusyError``). ``progress`` receives
     ``DownloadProgress`` events on the calling thread; setting ``cancel`` stops the work at the
-    next block of bytes with ``Cancelled``, keeping what was downloaded.
+    next block of bytes with ``Cancelled``, keeping what was downloaded (a stalled connection
+    notices within the read timeout, ``HF_HUB_DOWNLOAD_TIMEOUT``, 10 s by default).
+
+    Failures are ``ModelError`` subclasses whose text is meant for the user: ``NoNetworkError``,
+    ``GatedError``, ``HubError``, ``DiskFullError``, ``DamagedError`` (``.files`` names them),
+    ``BadFolderError``, ``NotReadyError``, ``BusyError``, ``Cancelled``.
     """
 
     def __init__(
@@ -187,9 +192,8 @@ class ModelManager:
             absent = [f.name for f in todo if not (source / f.name).is_file()]
             if absent:
                 raise BadFolderError(
-                    f"{source} lacks {', '.join(absent)}. Give the folder that holds the files "
-                    f"of {self.manifest.repo_id} (params.json, tekken.json, "
-                    "consolidated.safetensors)."
+                    f"{source} lacks {', '.join(absent)}. Give the folder that holds "
+                    f"{self._file_names()} of {self.manifest.repo_id}."
                 )
             if not link:
                 self._check_space(sum(f.size for f in todo))
@@ -463,14 +467,16 @@ class ModelManager:
             with self._active_lock:
                 self._active.pop(meter.file, None)
 
-    @staticmethod
-    def _check_source(source: Path) -> Path:
+    def _check_source(self, source: Path) -> Path:
         if not source.is_dir():
             raise BadFolderError(
-                f"{source} is not a folder. Give the folder that holds params.json, tekken.json "
-                "and consolidated.safetensors."
+                f"{source} is not a folder. Give the folder that holds {self._file_names()}."
             )
         return source
+
+    def _file_names(self) -> str:
+        names = [f.name for f in self.manifest.files]
+        return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def resolve_model_dir(manifest: Manifest = DEFAULT_MANIFEST, root: Path | None = None) -> Path | None:

@@ -2,9 +2,7 @@
 pointed at it with private folders and short retry waits."""
 from __future__ import annotations
 
-import json
 import os
-import random
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,22 +11,9 @@ import pytest
 from huggingface_hub import constants
 
 from app.models import Manifest, ModelManager
-from tests.hubserver import HubServer
+from tests.hubserver import TINY_REPO, TINY_REVISION, HubServer, tiny_checkpoint
 
-REPO = "voxcap-tests/tiny-voxtral"
-REVISION = "5f2b8c1d9e0a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"
 BIG = "consolidated.safetensors"
-
-
-def tiny_checkpoint() -> dict[str, bytes]:
-    """Three files shaped like the real ones: a small git file and two LFS files."""
-    rng = random.Random(2602)
-    vocab = [{"rank": i, "token_bytes": rng.randbytes(6).hex()} for i in range(1500)]
-    return {
-        "params.json": json.dumps({"dim": 64, "n_layers": 2, "vocab_size": 1500}).encode(),
-        "tekken.json": json.dumps({"vocab": vocab}).encode(),
-        BIG: rng.randbytes(2_500_000),
-    }
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -67,7 +52,7 @@ def private_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def hub() -> Iterator[HubServer]:
-    with HubServer(REPO, REVISION, tiny_checkpoint()) as server:
+    with HubServer(TINY_REPO, TINY_REVISION, tiny_checkpoint()) as server:
         yield server
 
 
