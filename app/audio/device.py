@@ -54,6 +54,12 @@ class DeviceSource(Source):
         self._unwatch: Callable[[], None] | None = None
 
     def _open(self) -> tuple[float, int]:
+        if self._pulse_source and not pulse.source_exists(self._pulse_source):
+            # PortAudio would only say "Input/output error".
+            raise SourceUnavailable(
+                f"the sound server has no source {self._pulse_source!r} (unplugged or removed?); "
+                "run `voxcap devices` to see what is there"
+            )
         try:
             info = sd.query_devices(self._index, "input")
             channels = self._channels or min(2, int(info["max_input_channels"]))

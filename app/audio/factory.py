@@ -32,9 +32,10 @@ MAC_SETUP = (
     "`voxcap devices` then lists it under system audio."
 )
 NO_PULSE_DEVICE = (
-    "PortAudio has no 'pulse' device, so voxcap cannot reach PulseAudio/PipeWire: install the "
-    "ALSA PulseAudio plugin (libasound2-plugins on Debian/Ubuntu, alsa-plugins-pulseaudio on "
-    "Fedora/Arch) or pipewire-alsa"
+    "PortAudio has no 'pulse' device, so voxcap cannot reach PulseAudio/PipeWire. Either the "
+    "sound server was not running when voxcap started (start it, then voxcap), or the ALSA "
+    "PulseAudio plugin is missing: install libasound2-plugins (Debian/Ubuntu), "
+    "alsa-plugins-pulseaudio (Fedora/Arch) or pipewire-alsa"
 )
 USAGE = "a source is mic, mic:NAME, system, system:NAME or the path of an audio file"
 

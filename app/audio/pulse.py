@@ -144,13 +144,14 @@ class _Watcher:
 
         Returns the function that stops watching. PulseUnavailable if the source is already gone.
         """
+        command = _command("subscribe")
         with self._lock:
             key = self._next
             self._next += 1
             self._watching[key] = (source, on_lost)
             if self._process is None or self._process.poll() is not None:
                 self._process = subprocess.Popen(
-                    _command("subscribe"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                    command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                     text=True, env=_C_LOCALE,
                 )
                 threading.Thread(

@@ -127,20 +127,21 @@ class Source:
             self._meter.reset(rate, channels)
             self._rate = rate
             self._first_audio = None
+            self._end_reason = None
+            self._last_push = time.monotonic()
+            try:
+                self._begin()
+            except Exception as err:  # nothing was captured: as if start had not been called
+                self._shut_device()
+                if isinstance(err, SourceUnavailable):
+                    raise
+                raise SourceUnavailable(f"cannot start {self.device}: {err}") from err
             if self.live and self._ever_started:
                 # Anchored on the clock once the first audio shows how long the device was away.
                 self._resume = "device-lost" if isinstance(self._previous_end, SourceError) else "paused"
             else:
                 self._pending += self._converter.begin(rate)
-            self._end_reason = None
             self._run_active = self._ever_started = True
-            self._last_push = time.monotonic()
-            try:
-                self._begin()
-            except Exception as err:
-                self._end_reason = str(err)
-                self._close_run()
-                raise SourceUnavailable(f"cannot start {self.device}: {err}") from err
 
     def stop(self) -> None:
         """Stop capturing; idempotent, returns within about CLOSE_TIMEOUT_S whatever the device does.

@@ -9,8 +9,6 @@ from app.audio import SourceUnavailable, list_devices, open_source
 from app.audio.factory import MAC_SETUP, mac_loopbacks
 from app.commands import devices
 
-pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("pulse_server")]
-
 
 def run_devices(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     parser = argparse.ArgumentParser(prog="voxcap")
@@ -20,6 +18,7 @@ def run_devices(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
+@pytest.mark.audio
 def test_devices_lists_outputs_and_inputs_by_the_names_sources_take(
     mic_sink: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -40,6 +39,7 @@ def test_devices_lists_outputs_and_inputs_by_the_names_sources_take(
         assert open_source(spec).id == "system"
 
 
+@pytest.mark.audio
 def test_inventory_marks_each_kind_and_one_default_output(mic_sink: str) -> None:
     found, notes = list_devices()
     assert notes == []
@@ -50,6 +50,7 @@ def test_inventory_marks_each_kind_and_one_default_output(mic_sink: str) -> None
     assert not any(d.kind == "mic" and d.spec.endswith(".monitor") for d in found)
 
 
+@pytest.mark.audio
 def test_bad_names_say_what_exists_and_what_to_do(mic_sink: str) -> None:
     with pytest.raises(SourceUnavailable) as err:
         open_source("mic:no such microphone")
@@ -62,6 +63,7 @@ def test_bad_names_say_what_exists_and_what_to_do(mic_sink: str) -> None:
         open_source("mic:99")
 
 
+@pytest.mark.audio
 def test_names_match_exactly_then_by_unique_part(mic_sink: str) -> None:
     assert "voxcap_mic.monitor" in open_source("mic:VOXCAP_MIC").device
     assert "voxcap_test.monitor" in open_source("system:voxcap_test").device

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from app.audio import Source, SourceError, open_source
+from app.audio import Source, SourceError, SourceUnavailable, open_source
 from tests.app.audio.support import (
     assert_contiguous,
     chunks,
@@ -195,6 +195,8 @@ def test_unloaded_output_ends_with_an_error_and_can_be_reopened(doomed_sink: str
     began = time.monotonic()
     src.stop()
     assert time.monotonic() - began < 0.5
+    with pytest.raises(SourceUnavailable, match=f"no source '{doomed_sink}.monitor'"):
+        src.start()  # still gone
     load_null_sink(doomed_sink)  # plugged back in
     reopened_at = time.monotonic()
     with src:
