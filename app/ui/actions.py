@@ -16,7 +16,9 @@ from app.settings import HotkeySettings
 class AppActions(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.record = self._make("&Record")
         self.pause = self._make("&Pause captions", checkable=True)
+        self.stop = self._make("S&top recording")
         self.show_overlay = self._make("Show &captions overlay", checkable=True)
         self.open_transcript = self._make("Open &transcript")
         self.settings = self._make("&Settings…")

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.events import Gap, TextEvent
+from app.transcript import StorageError, Transcript
 from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -35,21 +38,52 @@ def _is_app_error(exc: BaseException) -> bool:
 
 
 class PipelineBridge(QObject):
-    """Signals for what the live pipeline reports from its threads."""
+    """Signals for what the live pipeline reports from its threads.
+
+    Text and gaps are also written into the transcript being recorded right there on the
+    pipeline's thread, so the journal keeps everything even while the GUI is busy.
+    """
 
     text = Signal(object)  # TextEvent
     gap = Signal(object)  # Gap
     status = Signal(object)  # SourceStatus
     error = Signal(str, str)  # source, user-facing message
 
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._transcript: Transcript | None = None
+
+    def record_into(self, transcript: Transcript | None) -> None:
+        with self._lock:
+            self._transcript = transcript
+
     def callbacks(self) -> dict[str, Callable[..., None]]:
         """Keyword arguments for LivePipeline: each emits the matching signal from any thread."""
         return {
-            "on_text": self.text.emit,
-            "on_gap": self.gap.emit,
+            "on_text": self._on_text,
+            "on_gap": self._on_gap,
             "on_status": self.status.emit,
             "on_error": self.error.emit,
         }
+
+    def _on_text(self, event: TextEvent) -> None:
+        self._record(Transcript.add_event, event)
+        self.text.emit(event)
+
+    def _on_gap(self, gap: Gap) -> None:
+        self._record(Transcript.add_gap, gap)
+        self.gap.emit(gap)
+
+    def _record(self, add: Callable[[Transcript, Any], None], value: Any) -> None:
+        with self._lock:
+            transcript = self._transcript
+        if transcript is None:
+            return
+        try:
+            add(transcript, value)
+        except StorageError as exc:  # memory still has it; the user must free space or move
+            self.error.emit("transcript", str(exc))
 
 
 class _Runner(QObject):

@@ -1,0 +1,310 @@
+"""The app controller: connects the actions, the windows, the settings and the recorder.
+
+It turns the user's actions into recorder calls, routes what the pipeline reports (through the
+bridge) to the overlay, the transcript window and the tray, applies settings live and saves
+them, and quits without ever blocking the GUI. What touches hardware or the disk beyond the
+settings is injected (the recorder's model loader and pipeline, the model manager, the device
+list), so tests can hand in a tiny checkpoint, a file source or a loopback Hub.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from app import compute
+from app import settings as settings_file
+from app.audio import Inventory, list_devices
+from app.events import Gap, SourceStatus, TextEvent
+from app.models import ModelManager
+from app.settings import Settings
+from app.ui.actions import AppActions
+from app.ui.bridge import PipelineBridge
+from app.ui.model_dialog import ModelDialog
+from app.ui.overlay import CaptionOverlay
+from app.ui.recorder import Recorder
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.theme import ThemeManager
+from app.ui.transcript_window import TranscriptWindow
+from app.ui.tray import TrayIcon
+
+
+def status_text(statuses: dict[str, SourceStatus], labels: dict[str, str]) -> str:
+    """The status line: lag and real-time factor per source."""
+    parts = []
+    for source, s in statuses.items():
+        behind = ", falling behind" if s.rtf > 1.0 else ""
+        parts.append(f"{labels.get(source, source)}: lag {s.lag:.1f} s · "
+                     f"{s.rtf:.2f}× real time{behind}")
+    return "   ".join(parts)
+
+
+class AppController(QObject):
+    finished = Signal()  # after quit(): everything is stopped and saved
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model_dir: Path | None = None,
+        manager: ModelManager | None = None,
+        audio_devices: Callable[[], Inventory] = list_devices,
+        **recorder_options: Any,
+    ) -> None:
+        """``recorder_options``: ``load``, ``pipeline_factory``, ``source_factory`` (Recorder)."""
+        super().__init__()
+        self.settings = settings
+        self._model_dir = model_dir
+        self._manager = manager
+        self._audio_devices = audio_devices
+        self._statuses: dict[str, SourceStatus] = {}
+        self._quitting = False
+        self.actions = AppActions(self)
+        self.theme = ThemeManager(QApplication.instance())
+        self.bridge = PipelineBridge(self)
+        self.recorder = Recorder(lambda: self.settings, self.bridge, parent=self,
+                                 **recorder_options)
+        self.overlay = CaptionOverlay(settings.overlay, self.actions)
+        self.window = TranscriptWindow(self.actions)
+        self.tray = TrayIcon(self.actions, self) if QSystemTrayIcon.isSystemTrayAvailable() \
+            else None
+        self.settings_dialog: SettingsDialog | None = None
+        self.model_dialog: ModelDialog | None = None
+        self._save_timer = QTimer(self, singleShot=True, interval=500,
+                                  timeout=self.save_settings)
+        self._wire()
+
+    def _wire(self) -> None:
+        a, r = self.actions, self.recorder
+        a.record.triggered.connect(self.record)
+        a.pause.toggled.connect(self._pause_toggled)
+        a.stop.triggered.connect(r.stop)
+        a.show_overlay.toggled.connect(self._show_overlay)
+        a.open_transcript.triggered.connect(self.open_transcript)
+        a.settings.triggered.connect(self.open_settings)
+        a.models.triggered.connect(self.open_models)
+        a.lock.toggled.connect(lambda on: self._set_overlay_option("locked", on))
+        a.click_through.toggled.connect(lambda on: self._set_overlay_option("click_through", on))
+        a.show_status.toggled.connect(lambda on: self._set_overlay_option("show_status", on))
+        a.bigger.triggered.connect(lambda: self._grow_font(2))
+        a.smaller.triggered.connect(lambda: self._grow_font(-2))
+        a.quit.triggered.connect(self.quit)
+        self.bridge.text.connect(self._on_text)
+        self.bridge.gap.connect(self._on_gap)
+        self.bridge.status.connect(self._on_status)
+        self.bridge.error.connect(self._on_error)
+        r.state_changed.connect(self._on_state)
+        r.session_changed.connect(self._on_session)
+        r.session_closed.connect(self.window.show_session)
+        r.finished.connect(self.finished)
+        self.overlay.place_changed.connect(self._place_changed)
+        self.overlay.addActions(a.hotkey_actions())
+        self.window.sessions.continue_requested.connect(r.continue_session)
+
+    def start(self) -> None:
+        """Show the app; load the model, or open the model dialog when there is none."""
+        self.theme.apply(self.settings.theme)
+        self.actions.set_hotkeys(self.settings.hotkeys)
+        self._sync_actions()
+        self.overlay.restore_place()
+        self.overlay.setVisible(self.settings.overlay.visible)
+        if self.tray is not None:
+            self.tray.show()
+        path = self._model_dir or self.manager().ready_path()
+        if path is None:
+            self._on_state("no-model", "No speech model yet: get it in the Model window.")
+            self.open_models()
+        else:
+            self.load(Path(path))
+
+    def manager(self) -> ModelManager:
+        if self._manager is None:
+            self._manager = ModelManager()
+        return self._manager
+
+    def load(self, path: Path) -> None:
+        device, dtype = compute.resolve(self.settings.device, self.settings.precision)
+        self.recorder.load(path, device, dtype)
+
+    def record(self) -> None:
+        if self.recorder.model is None and self.recorder.state != "loading":
+            self.open_models()
+        else:
+            self.recorder.start()
+
+    def _pause_toggled(self, paused: bool) -> None:
+        if self.recorder.pipeline is None:
+            self.actions.pause.setChecked(False)
+        else:
+            self.recorder.set_paused(paused)
+
+    # -- what the recorder and the pipeline report ----------------------------------------------
+
+    def _on_state(self, state: str, notice: str) -> None:
+        if state == "running" and not self.overlay.visible_lines():
+            notice = "Listening…"
+        if state == "error" and self.recorder.model is None and self._model_dir is None:
+            self.open_models()  # a model that will not load: let the user verify or fetch it
+        self.overlay.set_notice(notice)
+        self.window.set_status(notice)
+        if self.tray is not None:
+            self.tray.set_state(notice or state)
+        self.actions.pause.blockSignals(True)
+        self.actions.pause.setChecked(state == "paused")
+        self.actions.pause.blockSignals(False)
+
+    def _on_session(self, transcript: Any) -> None:
+        self.window.show_live(transcript)
+        if transcript is not None:
+            self.overlay.clear()
+            self.overlay.set_labels(len(self.settings.source_specs()) > 1)
+
+    def _on_text(self, event: TextEvent) -> None:
+        label = self.recorder.labels().get(event.source, event.source)
+        self.overlay.add_text(event.source, label, event.text)
+        if self.recorder.state == "running":
+            self.overlay.set_notice("")
+
+    def _on_gap(self, gap: Gap) -> None:
+        if gap.reason != "paused":
+            self.window.statusBar().showMessage(
+                f"{gap.duration:.1f} s of audio missed ({gap.reason})", 5000)
+
+    def _on_status(self, status: SourceStatus) -> None:
+        self._statuses[status.source] = status
+        text = status_text(self._statuses, self.recorder.labels())
+        self.overlay.set_status(text)
+        self.window.set_status(text)
+        if self.settings_dialog is not None:
+            kind = "mic" if status.source.startswith("mic") else "system"
+            self.settings_dialog.set_level(kind, status.level_db)
+
+    def _on_error(self, source: str, message: str) -> None:
+        text = f"{self.recorder.labels().get(source, source)}: {message}"
+        self.overlay.set_notice(text)
+        self.window.statusBar().showMessage(text)
+        if self.tray is not None:
+            self.tray.showMessage("voxcap", text, QSystemTrayIcon.MessageIcon.Warning)
+
+    # -- windows --------------------------------------------------------------------------------
+
+    def open_transcript(self) -> None:
+        self.window.show()
+        self.window.raise_()
+        self.window.activateWindow()
+
+    def open_settings(self) -> None:
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self.settings, compute.available_devices(),
+                                                  self._audio_devices)
+            self.settings_dialog.settings_changed.connect(self.apply_settings)
+        self.settings_dialog.show()
+        self.settings_dialog.raise_()
+
+    def open_models(self) -> None:
+        if self.model_dialog is None:
+            self.model_dialog = ModelDialog(self.manager())
+            self.model_dialog.model_ready.connect(self._model_ready)
+        self.model_dialog.refresh()
+        self.model_dialog.show()
+        self.model_dialog.raise_()
+
+    def _model_ready(self, path: Path) -> None:
+        r = self.recorder
+        if self._model_dir is None and (r.model is None or path != r.model_path) \
+                and r.state != "loading":
+            self.load(path)
+
+    def _show_overlay(self, visible: bool) -> None:
+        self.overlay.setVisible(visible)
+        self.settings.overlay.visible = visible
+        if not visible and self.tray is None:
+            self.open_transcript()  # without a tray, something must stay on screen
+        self._save_timer.start()
+
+    def _sync_actions(self) -> None:
+        o = self.settings.overlay
+        for action, on in ((self.actions.show_overlay, o.visible),
+                           (self.actions.lock, o.locked),
+                           (self.actions.click_through, o.click_through),
+                           (self.actions.show_status, o.show_status)):
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    # -- settings -------------------------------------------------------------------------------
+
+    def apply_settings(self, new: Settings) -> None:
+        """Apply what changed, live: streams and the model restart only when they must."""
+        old = self.settings
+        # The overlay's place and visibility are the overlay's, not the dialog's, to change.
+        new.overlay.places, new.overlay.last_screen = old.overlay.places, old.overlay.last_screen
+        new.overlay.visible = old.overlay.visible
+        self.settings = new
+        self.theme.apply(new.theme)
+        if new.overlay != old.overlay:
+            self.overlay.apply_settings(new.overlay)
+            self._sync_actions()
+        if new.hotkeys != old.hotkeys:
+            self.actions.set_hotkeys(new.hotkeys)
+        r = self.recorder
+        if (new.device, new.precision) != (old.device, old.precision) and r.model is not None:
+            self.load(r.model_path)
+        else:
+            if new.delay_ms != old.delay_ms:
+                r.set_delay(new.delay_ms)
+            if new.source_specs() != old.source_specs():
+                self._statuses.clear()
+                self.overlay.set_labels(len(new.source_specs()) > 1)
+                r.set_sources(new.source_specs())
+        self._save_timer.start()
+
+    def _set_overlay_option(self, name: str, value: Any) -> None:
+        setattr(self.settings.overlay, name, value)
+        self.overlay.apply_settings(self.settings.overlay)
+        self._sync_actions()
+        if self.settings_dialog is not None:
+            self.settings_dialog.set_settings(self.settings)
+        self._save_timer.start()
+
+    def _grow_font(self, points: int) -> None:
+        self._set_overlay_option("font_size",
+                                 min(96, max(6, self.settings.overlay.font_size + points)))
+
+    def _place_changed(self, screen: str, place: list) -> None:
+        self.settings.overlay.places[screen] = place
+        self.settings.overlay.last_screen = screen
+        self._save_timer.start()
+
+    def save_settings(self) -> None:
+        try:
+            settings_file.save(self.settings)
+        except OSError as exc:
+            self.window.statusBar().showMessage(f"Settings not saved: {exc}", 8000)
+
+    # -- quitting -------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        """Hide everything, then stop and save off the GUI thread; ``finished`` follows."""
+        if self._quitting:
+            return
+        self._quitting = True
+        self._save_timer.stop()
+        self.save_settings()
+        for window in (self.overlay, self.window, self.settings_dialog, self.model_dialog):
+            if window is not None:
+                window.hide()
+        if self.tray is not None:
+            self.tray.hide()
+        if self.model_dialog is not None:
+            self.model_dialog.shutdown()
+        self.recorder.close()
+
+    def wait_for_workers(self, ms: int) -> None:
+        """After the event loop has ended: let the worker threads finish."""
+        self.recorder.control.wait(ms)
+        if self.model_dialog is not None:
+            self.model_dialog.wait(ms)

@@ -1,0 +1,194 @@
+"""The recorder: the loaded model, the live pipeline and the session it records into.
+
+Everything that can wait (loading the model, starting or stopping streams, which may wait on
+devices and threads, closing the journal) runs on the recorder's control worker, one job after
+another in the order asked, so the GUI never blocks and a stop can never overtake a start. The
+state it reports ("loading", "running", ...) and a notice in plain words drive the views.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.settings import Settings
+from app.transcript import StorageError, Transcript, create_session, reopen_session
+from app.ui.bridge import PipelineBridge, Worker
+
+log = logging.getLogger(__name__)
+
+
+def load_model(path: Path, device: str, dtype: Any) -> Any:
+    import engine  # torch and the model code load only when a model is wanted
+
+    return engine.load_model(path, device=device, dtype=dtype)
+
+
+def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> Any:
+    from app.pipeline import LivePipeline
+
+    return LivePipeline(model, source_configs(sources), **options)
+
+
+def source_configs(sources: list[tuple[str, str]]) -> list[Any]:
+    from app.pipeline import SourceConfig
+
+    return [SourceConfig(spec, label) for spec, label in sources]
+
+
+class Recorder(QObject):
+    state_changed = Signal(str, str)  # state, notice for people ("" for none)
+    session_changed = Signal(object)  # the Transcript now recording, or None
+    session_closed = Signal(str)  # id of a session just closed and saved
+    finished = Signal()  # after close(): stopped and saved
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        bridge: PipelineBridge,
+        *,
+        load: Callable[..., Any] = load_model,
+        pipeline_factory: Callable[..., Any] = make_pipeline,
+        source_factory: Callable[..., Any] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._settings = settings
+        self._bridge = bridge
+        self._load = load
+        self._pipeline_factory = pipeline_factory
+        self._source_factory = source_factory
+        self.control = Worker("voxcap-control", self)
+        self.control.finished.connect(self.finished)
+        self.state = "idle"
+        self.model: Any = None
+        self.model_path: Path | None = None
+        self.pipeline: Any = None
+        self.transcript: Transcript | None = None
+
+    def labels(self) -> dict[str, str]:
+        s = self._settings().sources
+        return {"mic": s.mic_label, "system": s.system_label}
+
+    def _set_state(self, state: str, notice: str = "") -> None:
+        self.state = state
+        self.state_changed.emit(state, notice)
+
+    def _fail(self, message: str) -> None:
+        self._set_state("error", message)
+
+    # -- model --------------------------------------------------------------------------------
+
+    def load(self, path: Path, device: str, dtype: Any) -> None:
+        """Load (or reload) the model off the GUI thread, then start captioning."""
+        self.model_path = path
+        self._set_state("loading", "Loading the speech model…")
+        old, self.pipeline, self.model = self.pipeline, None, None
+
+        def job() -> Any:
+            if old is not None:
+                old.stop()
+            return self._load(path, device=device, dtype=dtype)
+
+        self.control.submit(job, on_done=self._loaded,
+                            on_error=lambda m: self._fail(f"The speech model could not be "
+                                                          f"loaded: {m}"))
+
+    def _loaded(self, model: Any) -> None:
+        self.model = model
+        self.start()
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Caption and record into the open session, or a new one."""
+        if self.model is None or self.pipeline is not None:
+            return
+        if self.transcript is None:
+            try:
+                self._open(create_session(labels=self.labels()))
+            except StorageError as exc:
+                self._fail(str(exc))
+                return
+        else:
+            self.transcript.resume()  # a new pipeline starts its audio clocks at zero
+        settings = self._settings()
+        options = {"source_factory": self._source_factory} if self._source_factory else {}
+        self.pipeline = self._pipeline_factory(
+            self.model, settings.source_specs(), delay_ms=settings.delay_ms,
+            **options, **self._bridge.callbacks())
+        self._set_state("starting", "Starting…")
+        self.control.submit(self.pipeline.start, on_done=lambda _: self._set_state("running"),
+                            on_error=self._start_failed)
+
+    def _start_failed(self, message: str) -> None:
+        self.pipeline = None
+        self._fail(message)
+
+    def set_paused(self, paused: bool) -> None:
+        pipeline = self.pipeline
+        if pipeline is None or paused == (self.state == "paused"):
+            return
+        self.control.submit(pipeline.pause if paused else pipeline.resume, on_error=self._fail)
+        if paused:
+            self._set_state("paused", "Paused")
+        else:
+            self._set_state("running")
+
+    def stop(self) -> None:
+        """Stop captioning and close the session, saved; ``start`` then opens a new one."""
+        pipeline, transcript = self.pipeline, self.transcript
+        self.pipeline, self.transcript = None, None
+        self.session_changed.emit(None)
+        self.control.submit(lambda: self._stop_and_close(pipeline, transcript),
+                            on_done=lambda _: self._stopped(transcript), on_error=self._fail)
+
+    def _stop_and_close(self, pipeline: Any, transcript: Transcript | None) -> None:
+        if pipeline is not None:
+            pipeline.stop()
+        self._bridge.record_into(None)
+        if transcript is not None:
+            transcript.close()
+
+    def _stopped(self, transcript: Transcript | None) -> None:
+        self._set_state("stopped", "Stopped. Record starts a new session.")
+        if transcript is not None:
+            self.session_closed.emit(transcript.session_id)
+
+    def continue_session(self, session_id: str) -> None:
+        """Record into a past session again (after closing the current one)."""
+        if self.transcript is not None:
+            self.stop()
+        self.control.submit(lambda: reopen_session(session_id, labels=self.labels()),
+                            on_done=self._continue, on_error=self._fail)
+
+    def _continue(self, transcript: Transcript) -> None:
+        self._open(transcript)
+        self.start()
+
+    def _open(self, transcript: Transcript) -> None:
+        self.transcript = transcript
+        self._bridge.record_into(transcript)
+        self.session_changed.emit(transcript)
+
+    # -- live changes ---------------------------------------------------------------------------
+
+    def set_delay(self, delay_ms: int) -> None:
+        if (pipeline := self.pipeline) is not None:
+            self.control.submit(lambda: pipeline.set_delay(delay_ms), on_error=self._fail)
+
+    def set_sources(self, sources: list[tuple[str, str]]) -> None:
+        if (pipeline := self.pipeline) is not None:
+            self.control.submit(lambda: pipeline.set_sources(source_configs(sources)),
+                                on_error=self._fail)
+
+    def close(self) -> None:
+        """Stop and save everything after the queued work, then end; ``finished`` says when."""
+        pipeline, transcript = self.pipeline, self.transcript
+        self.pipeline = None
+        self.control.submit(lambda: self._stop_and_close(pipeline, transcript),
+                            on_error=lambda m: log.error("while closing: %s", m))
+        self.control.close()
