@@ -102,7 +102,7 @@ class DeviceSource(Source):
 
     def _finished(self) -> None:
         if not self._closing:
-            self._fail("the audio stream ended unexpectedly")
+            self._fail("the audio stream ended unexpectedly (device unplugged or server stopped)")
 
     def _check_alive(self) -> str | None:
         quiet = time.monotonic() - self._last_push

@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 PACTL_TIMEOUT_S = 5.0
-_C_LOCALE = dict(os.environ, LC_ALL="C")
 _env_lock = threading.Lock()
 
 
@@ -55,11 +54,15 @@ def _command(*args: str) -> list[str]:
     return [exe, *args]
 
 
+def _c_locale() -> dict[str, str]:
+    return dict(os.environ, LC_ALL="C")
+
+
 def pactl(*args: str) -> str:
     """Run pactl; PulseUnavailable when it is missing or the server does not answer."""
     try:
         done = subprocess.run(
-            _command(*args), capture_output=True, text=True, env=_C_LOCALE,
+            _command(*args), capture_output=True, text=True, env=_c_locale(),
             timeout=PACTL_TIMEOUT_S, check=False,
         )
     except subprocess.TimeoutExpired as err:
@@ -152,7 +155,7 @@ class _Watcher:
             if self._process is None or self._process.poll() is not None:
                 self._process = subprocess.Popen(
                     command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                    text=True, env=_C_LOCALE,
+                    text=True, env=_c_locale(),
                 )
                 threading.Thread(
                     target=self._listen, args=(self._process,), name="pactl subscribe", daemon=True

@@ -1,9 +1,12 @@
 """Capture through a real PulseAudio server: system audio, a microphone, both, overflow, loss."""
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +211,53 @@ def test_unloaded_output_ends_with_an_error_and_can_be_reopened(doomed_sink: str
     # until audio was back (plus the latency of the last block before the loss).
     assert reopened_at - lost_at - 0.05 < hole.duration < back_at - lost_at + 0.3
     assert chunks(again)[0].t == pytest.approx(hole.t + hole.duration)
+
+
+class PrivateServer:
+    """A PulseAudio of the test's own (the shared one keeps serving the other tests)."""
+
+    def __init__(self) -> None:
+        self.runtime = Path(tempfile.mkdtemp(prefix="pa-"))  # short: it holds a unix socket
+
+    def start(self) -> None:
+        subprocess.run(
+            ["pulseaudio", "--daemonize=yes", "--exit-idle-time=-1", "-n", "--use-pid-file=yes",
+             "--load=module-native-protocol-unix", "--load=module-null-sink sink_name=private"],
+            env={"PATH": "/usr/bin:/bin", "PULSE_RUNTIME_PATH": str(self.runtime)},
+            capture_output=True, check=True,
+        )
+
+    def kill(self) -> None:
+        pid = self.runtime / "pid"
+        if pid.exists():
+            subprocess.run(["kill", pid.read_text().strip()], check=False)
+
+
+@pytest.fixture
+def private_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[PrivateServer]:
+    server = PrivateServer()
+    server.start()
+    monkeypatch.setenv("PULSE_RUNTIME_PATH", str(server.runtime))  # for libpulse and pactl
+    yield server
+    server.kill()
+    shutil.rmtree(server.runtime, ignore_errors=True)
+
+
+def test_sound_server_restart_ends_with_an_error_and_can_be_reopened(
+    private_server: PrivateServer,
+) -> None:
+    src = open_source("system")
+    assert "private.monitor" in src.device
+    src.start()
+    items = gather(src, has_audio, timeout=FIRST_AUDIO_S)
+    private_server.kill()
+    killed_at = time.monotonic()
+    items += gather(src, has_end, timeout=10)
+    assert time.monotonic() - killed_at < 4
+    assert isinstance(items[-1], SourceError) and "private.monitor" in items[-1].device
+    src.stop()
+    private_server.start()
+    with src:
+        again = gather(src, has_audio, timeout=FIRST_AUDIO_S)
+    assert again[0].reason == "device-lost"
+    assert_contiguous(items + again)
