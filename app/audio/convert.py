@@ -1,11 +1,12 @@
 """Device frames at any rate and channel count -> 16 kHz mono chunks on one sample-exact clock.
 
-A source's clock counts output samples at 16 kHz from 0 when it first opened. Each stretch of
-uninterrupted device audio (a *run*) is anchored to that clock at one output sample; within the
-run, output sample ``k`` lies at ``anchor + k`` exactly, because soxr's streaming resampler keeps
-its output aligned to its input (it only delays delivery, and ``flush`` hands over the tail).
-Audio that never arrived (frames the ring had to drop, time a device was away) becomes a
-``Gap`` and moves the clock by exactly the missing span, so times never drift.
+A source's clock counts output samples at 16 kHz from 0 when it first opened. Each opening of
+the device (a *run*) is anchored to that clock at one output sample, and device frame ``n`` of
+the run lies at ``anchor + round(n * 16000 / rate)``: soxr's streaming resampler keeps its output
+aligned to its input (it only delays delivery, and ``flush`` hands over the tail), so chunks
+need no other bookkeeping. Audio that never arrived (frames the ring had to drop, time a device
+was away) becomes a ``Gap`` that moves the clock to exactly where the audio resumes, so times
+never drift.
 """
 from __future__ import annotations
 

@@ -83,12 +83,12 @@ def open_source(
 def _mic(name: str, options: dict) -> Source:
     index = _pulse_index() if sys.platform.startswith("linux") else None
     if name.isdigit() or index is None:
-        return _portaudio_input("mic", name, options)
+        return _portaudio_input(name, options)
     try:
         default_source = pulse.defaults()[1]
         found = pulse.sources()
     except pulse.PulseUnavailable:
-        return _portaudio_input("mic", name, options)
+        return _portaudio_input(name, options)
     if name:
         # PortAudio's own inputs ('pulse', 'default', hw:...) are accepted by name too.
         named = [([s.name, s.description], s) for s in found] + [
@@ -107,7 +107,7 @@ def _mic(name: str, options: dict) -> Source:
     )
 
 
-def _portaudio_input(source_id: str, name: str, options: dict) -> Source:
+def _portaudio_input(name: str, options: dict) -> Source:
     inputs = _inputs()
     if not inputs:
         raise SourceUnavailable("no audio input device found (is a microphone connected?)")
@@ -121,7 +121,7 @@ def _portaudio_input(source_id: str, name: str, options: dict) -> Source:
             raise SourceUnavailable(f"no input device number {name}; inputs are {listing}")
     else:
         chosen = _match(name, [([d["name"]], d) for d in inputs], "input device")
-    return DeviceSource(source_id, chosen["name"], chosen["index"], **options)
+    return DeviceSource("mic", chosen["name"], chosen["index"], **options)
 
 
 def _system(name: str, options: dict) -> Source:
