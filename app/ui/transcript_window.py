@@ -141,10 +141,10 @@ class TranscriptWindow(QMainWindow):
 
     # -- what is shown --------------------------------------------------------------------------
 
-    def show_live(self, transcript: Transcript | None, name: str = "Live transcript") -> None:
+    def show_live(self, transcript: Transcript | None) -> None:
         """Follow ``transcript`` (None: nothing is recording)."""
         self._live = transcript
-        self._title = name
+        self._title = _session_name(transcript)
         self.model.attach(transcript)
         self._all_segments = (lambda: transcript.segments) if transcript else list
         self._show_banner(live=True)
@@ -165,7 +165,7 @@ class TranscriptWindow(QMainWindow):
         self._show_banner(live=False)
 
     def _back_to_live(self) -> None:
-        self.show_live(self._live, "Live transcript")
+        self.show_live(self._live)
 
     def _show_banner(self, live: bool) -> None:
         self.banner.setText("Live transcript" if live else f"Past session: {self._title}")
@@ -223,6 +223,15 @@ class TranscriptWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         event.ignore()
         self.hide()
+
+
+def _session_name(transcript: Transcript | None) -> str:
+    if transcript is None or transcript.session_id is None:
+        return "Live transcript"
+    try:
+        return find_session(transcript.session_id).name
+    except (SessionNotFound, OSError):
+        return "Live transcript"
 
 
 def _file_stem(title: str) -> str:
