@@ -23,7 +23,7 @@ class Tokenizer:
             )
         try:
             mt = MistralTokenizer.from_file(str(path))
-        except Exception as exc:  # mistral-common raises many kinds for a bad file
+        except Exception as exc:  # noqa: BLE001 - mistral-common raises many kinds for a bad file
             raise CheckpointError(
                 f"{path} is not a usable tekken tokenizer ({type(exc).__name__}: {exc}). "
                 "Download or import the model again."

@@ -105,13 +105,13 @@ def load_weights(
         )
     try:
         handle = safe_open(str(path), framework="pt", device="cpu")
-    except Exception as exc:  # the safetensors error types are not public
+    except Exception as exc:  # noqa: BLE001 - the safetensors error types are not public
         raise CheckpointError(
             f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
         ) from None
     state: dict[str, torch.Tensor] = {}
     with handle as f:
-        for key in f.keys():
+        for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
             if name is None or name not in expected:
                 raise CheckpointError(
@@ -137,7 +137,7 @@ def load_weights(
 def _read(f, key: str, path: Path) -> torch.Tensor:
     try:
         return f.get_tensor(key)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - the safetensors error types are not public
         raise CheckpointError(
             f"{path}: tensor {key!r} cannot be read ({exc}). Download the model again."
         ) from None

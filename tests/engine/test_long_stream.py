@@ -10,11 +10,11 @@ import engine
 from engine.layers import rope_tables
 from tests.tiny_checkpoint import write_checkpoint
 
-SMALLEST = dict(
-    enc_dim=16, enc_layers=1, enc_heads=2, enc_kv_heads=2, enc_head_dim=8, enc_hidden=32,
-    enc_window=16, dec_dim=16, dec_layers=1, dec_heads=2, dec_kv_heads=1, dec_head_dim=8,
-    dec_hidden=32, dec_window=12, n_words=300,
-)
+SMALLEST = {
+    "enc_dim": 16, "enc_layers": 1, "enc_heads": 2, "enc_kv_heads": 2, "enc_head_dim": 8, "enc_hidden": 32,
+    "enc_window": 16, "dec_dim": 16, "dec_layers": 1, "dec_heads": 2, "dec_kv_heads": 1, "dec_head_dim": 8,
+    "dec_hidden": 32, "dec_window": 12, "n_words": 300,
+}
 
 
 def fresh_float64_rope(positions: np.ndarray, head_dim: int, theta: float):

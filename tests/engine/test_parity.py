@@ -17,15 +17,15 @@ from tests.tiny_checkpoint import write_checkpoint
 
 CONFIGS = {
     "gqa2": {},
-    "mha-1layer": dict(
-        enc_layers=1, dec_layers=1, dec_heads=4, dec_kv_heads=4, dec_head_dim=16,
-        enc_window=8, dec_window=5, seed=3,
-    ),
-    "mqa-3layer-bf16": dict(
-        enc_layers=3, dec_layers=3, enc_heads=2, enc_kv_heads=2, enc_head_dim=16,
-        dec_heads=8, dec_kv_heads=1, dec_head_dim=8, enc_window=12, dec_window=7,
-        dtype="bfloat16", seed=2,
-    ),
+    "mha-1layer": {
+        "enc_layers": 1, "dec_layers": 1, "dec_heads": 4, "dec_kv_heads": 4, "dec_head_dim": 16,
+        "enc_window": 8, "dec_window": 5, "seed": 3,
+    },
+    "mqa-3layer-bf16": {
+        "enc_layers": 3, "dec_layers": 3, "enc_heads": 2, "enc_kv_heads": 2, "enc_head_dim": 16,
+        "dec_heads": 8, "dec_kv_heads": 1, "dec_head_dim": 8, "enc_window": 12, "dec_window": 7,
+        "dtype": "bfloat16", "seed": 2,
+    },
 }
 DELAYS = [80, 480, 2400]
 

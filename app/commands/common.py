@@ -1,0 +1,65 @@
+"""Pieces the model-using commands share: options, model loading, errors, output."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"voxcap: {message}", file=sys.stderr)
+    return code
+
+
+def _delay(text: str) -> int:
+    from engine import check_delay
+
+    try:
+        value = int(text)
+        check_delay(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err).split(";")[0]) from None
+    return value
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="DIR", help="checkpoint folder (default: the managed model)")
+    p.add_argument(
+        "--delay-ms", type=_delay, default=480,
+        help="transcription delay, 80 to 2400 in steps of 80 (default 480): "
+        "lower is faster, higher is more accurate",
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
+    p.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: per device)")
+
+
+def load_engine(args: argparse.Namespace):
+    """The loaded model, or an exit code after a one-line error."""
+    import engine
+    from app.compute import resolve
+    from app.models import resolve_model_dir
+
+    folder = Path(args.model) if args.model else resolve_model_dir()
+    if folder is None:
+        return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1)
+    device, dtype = resolve(args.device or "auto", args.dtype or "auto")
+    if args.device and args.device != device:
+        return fail(f"device {args.device!r} is not available here; use {device}.", 2)
+    try:
+        return engine.load_model(folder, device=device, dtype=args.dtype or dtype)
+    except engine.EngineError as err:
+        return fail(str(err), 2 if args.model else 1)
+
+
+def write_output(text: str, output: str | None, stdout: TextIO) -> int:
+    if not text.endswith("\n"):
+        text += "\n"
+    if output is None:
+        stdout.write(text)
+        return 0
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
+    return 0
