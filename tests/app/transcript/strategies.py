@@ -26,30 +26,41 @@ words = st.one_of(
 )
 
 
+# Built once: hypothesis validates a strategy each time one is made.
+_lead = st.sampled_from(["", " "])
+_cut_points = st.sets(st.integers(1, 99), max_size=2)
+_start = st.floats(0, 5)
+_op_count = st.integers(1, 20)
+_is_gap = st.integers(0, 15).map(lambda n: n == 0)
+_gap_length = st.floats(0.01, 10)
+_silence = st.one_of(st.just(0.0), st.floats(0, 0.3), st.floats(0, 3))
+_piece_length = st.floats(0, 0.6)
+
+
 @st.composite
 def pieces(draw: st.DrawFn) -> list[str]:
     """One word as the model may send it: an optional leading space, cut into 1 to 3 parts."""
-    word = draw(st.sampled_from(["", " "])) + draw(words)
-    cuts = sorted(draw(st.sets(st.integers(1, max(len(word) - 1, 1)), max_size=2)))
-    bounds = [0, *[c for c in cuts if c < len(word)], len(word)]
+    word = draw(_lead) + draw(words)
+    cuts = sorted(c for c in draw(_cut_points) if c < len(word))
+    bounds = [0, *cuts, len(word)]
     return [word[a:b] for a, b in itertools.pairwise(bounds) if a < b]
 
 
 @st.composite
 def source_segments(draw: st.DrawFn, source: str) -> list[Segment]:
     segmenter = SourceSegmenter(source)
-    t = draw(st.floats(0, 5))
+    t = draw(_start)
     out: list[Segment] = []
-    for _ in range(draw(st.integers(1, 40))):
-        if draw(st.integers(0, 15)) == 0:
-            duration = draw(st.floats(0.01, 10))
+    for _ in range(draw(_op_count)):
+        if draw(_is_gap):
+            duration = draw(_gap_length)
             changes = segmenter.add_gap(t, duration, 0.0)
             t += duration
         else:
             changes = []
-            t += draw(st.one_of(st.just(0.0), st.floats(0, 0.3), st.floats(0, 3)))
+            t += draw(_silence)
             for text in draw(pieces()):
-                end = t + draw(st.floats(0, 0.6))
+                end = t + draw(_piece_length)
                 changes += segmenter.add_text(text, t, end, 0.0)
                 t = end
         out += [seg for seg, new in changes if new]
