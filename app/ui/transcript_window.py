@@ -118,6 +118,9 @@ class TranscriptWindow(QMainWindow):
         find.setBuddy(self.search)
         bar.addWidget(find)
         bar.addWidget(self.search)
+        for action in (a.record, a.pause, a.stop, self.copy_action):
+            # Toolbar buttons skip the Tab chain by default; keyboard users need them too.
+            bar.widgetForAction(action).setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         focus_search = QAction(self, triggered=self.search.setFocus)
         focus_search.setShortcut(QKeySequence.StandardKey.Find)
         self.addAction(focus_search)
