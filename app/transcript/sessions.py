@@ -218,7 +218,10 @@ def _info(folder: Path) -> SessionInfo:
     meta = _read_meta(folder)
     duration, sources = meta.get("duration"), meta.get("sources")
     if not (meta.get("closed") and isinstance(duration, (int, float)) and isinstance(sources, list)):
-        duration, sources = _summarise(_records(folder))
+        try:
+            duration, sources = _summarise(_records(folder))
+        except OSError:  # listed anyway; reading it will say what is wrong
+            duration, sources = 0.0, []
     created = meta.get("created")
     if not isinstance(created, (int, float)):
         created = folder.stat().st_mtime

@@ -187,10 +187,12 @@ class Transcript:
             duration = float(record["duration"])
             changes = segmenter.add_gap(start, duration, wall)
             self._end = max(self._end, start + duration)
-        else:
+        elif record["type"] == "text":
             end = float(record["end"])
             changes = segmenter.add_text(str(record["text"]), start, end, wall)
             self._end = max(self._end, end)
+        else:
+            raise ValueError(f"unknown record type {record['type']!r}")
         for seg, added in changes:
             if added:
                 self._insert(seg)

@@ -133,6 +133,7 @@ def test_damaged_lines_inside_the_journal_are_skipped():
     with open(journal_of(transcript.session_id), "ab") as f:
         f.write(b"\x00\xff garbage\n")
         f.write(b'{"type":"text","source":"Me"}\n')  # JSON, but not a usable record
+        f.write(b'{"type":"later","source":"Me","start":1,"wall":0}\n')  # from a newer version
         f.write(b'{"type":"text","source":"Me","text":" two.","start":1,"end":1.2,"wall":0}\n')
     assert [s.text for s in load_segments(transcript.session_id)] == ["one.", "two."]
 
@@ -145,6 +146,20 @@ def test_a_session_folder_without_metadata_is_still_listed():
     (info,) = list_sessions()
     assert (info.id, info.name, info.sources) == (transcript.session_id, transcript.session_id,
                                                   ("Me",))
+
+
+def test_one_unreadable_session_does_not_hide_the_others():
+    broken = create_session("broken")
+    broken.close()
+    journal = journal_of(broken.session_id)
+    journal.unlink()
+    journal.mkdir()  # cannot be read as a file
+    (sessions_dir() / broken.session_id / "meta.json").unlink()
+    fine = create_session("fine")
+    fine.close()
+    assert sorted(i.id for i in list_sessions()) == sorted([broken.session_id, fine.session_id])
+    with pytest.raises(OSError):
+        load_segments(broken.session_id)
 
 
 def test_the_journal_is_made_durable_within_a_second(monkeypatch):

@@ -1,7 +1,6 @@
 """``voxcap sessions``: list, show, export, rename, delete; exit codes and one-line errors."""
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -9,16 +8,13 @@ from pathlib import Path
 import pytest
 import srt
 
-from app.commands import sessions as command
+from app.cli import main
 from app.events import TextEvent
 from app.transcript import create_session, find_session, list_sessions
 
 
 def voxcap(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="voxcap")
-    command.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 @pytest.fixture
