@@ -13,7 +13,7 @@ import sys
 from app import __version__
 
 # Subcommand modules under app.commands, in the order `voxcap --help` lists them.
-COMMANDS = ["transcribe", "devices", "sessions", "model"]
+COMMANDS = ["transcribe", "live", "devices", "sessions", "model"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -116,6 +116,14 @@ class Stream:
         return self._tokens.tolist()
 
     @property
+    def token_count(self) -> int:
+        return len(self._tokens)
+
+    def tokens_from(self, index: int) -> list[int]:
+        """Tokens emitted from step ``index`` on (cheap for a live caller that keeps its place)."""
+        return self._tokens[index:].tolist()
+
+    @property
     def audio_time(self) -> float:
         """Seconds of real audio fed so far."""
         left = self.model.config.n_left_pad_tokens * self._spt
