@@ -179,11 +179,12 @@ class AppController(QObject):
         self.overlay.set_status(text)
         self.window.set_status(text)
         if self.settings_dialog is not None:
-            kind = "mic" if status.source.startswith("mic") else "system"
-            self.settings_dialog.set_level(kind, status.level_db)
+            mic = status.source in ("mic", self.settings.sources.mic_label)
+            self.settings_dialog.set_level("mic" if mic else "system", status.level_db)
 
     def _on_error(self, source: str, message: str) -> None:
-        text = f"{self.recorder.labels().get(source, source)}: {message}"
+        name = self.recorder.labels().get(source, source)
+        text = f"{name}: {message}" if name else message
         self.overlay.set_notice(text)
         self.window.statusBar().showMessage(text)
         if self.tray is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.pipeline import LivePipeline, SourceConfig
 from app.settings import Settings
 from app.transcript import StorageError, Transcript, create_session, reopen_session
 from app.ui.bridge import PipelineBridge, Worker
@@ -27,15 +28,11 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
     return engine.load_model(path, device=device, dtype=dtype)
 
 
-def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> Any:
-    from app.pipeline import LivePipeline
-
+def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> LivePipeline:
     return LivePipeline(model, source_configs(sources), **options)
 
 
-def source_configs(sources: list[tuple[str, str]]) -> list[Any]:
-    from app.pipeline import SourceConfig
-
+def source_configs(sources: list[tuple[str, str]]) -> list[SourceConfig]:
     return [SourceConfig(spec, label) for spec, label in sources]
 
 
@@ -70,6 +67,7 @@ class Recorder(QObject):
         self.transcript: Transcript | None = None
 
     def labels(self) -> dict[str, str]:
+        """Source id -> label; the pipeline's events already carry the label."""
         s = self._settings().sources
         return {"mic": s.mic_label, "system": s.system_label}
 

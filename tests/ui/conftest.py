@@ -6,6 +6,8 @@ and captions), model managers pointed at it, and a tiny checkpoint folder on dis
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -56,3 +58,21 @@ def make_manager(hub: HubServer, tmp_path: Path) -> Callable[[], ModelManager]:
                             retries=2, retry_wait=0.01)
 
     return make
+
+
+SPEECH = (
+    "Good morning and welcome to the weekly meeting. Today we look at the release plan, the "
+    "open bugs and the schedule for next month. Please keep your questions for the end. "
+    "First, the release is nearly ready and the tests pass on every machine we have."
+)
+
+
+@pytest.fixture(scope="session")
+def speech_wav(tmp_path_factory) -> Path:
+    """About fifteen seconds of synthetic speech."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng is not installed (.ci/run installs it)")
+    path = tmp_path_factory.mktemp("speech") / "meeting.wav"
+    subprocess.run([espeak, "-s", "150", "-w", str(path), SPEECH], check=True)
+    return path
