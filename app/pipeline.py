@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.audio import EndOfStream, SourceError, SourceUnavailable, open_source
-from app.events import AudioChunk, Gap, SourceStatus, TextEvent
+from app.events import AudioChunk, Gap, SourceStatus
 from app.lane import Lane
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class LivePipeline:
                     break
                 if busy:
                     self._wakeup.set()  # audio is still waiting: go round again at once
-        except Exception as exc:  # noqa: BLE001 - reported to the user, never a silent death
+        except Exception as exc:
             log.exception("inference worker failed")
             self._emit_error("", f"captioning stopped: {type(exc).__name__}: {exc}")
         finally:
@@ -289,7 +289,7 @@ def _guarded(callback: Callback, report: Callback) -> Callable[..., None]:
             return
         try:
             callback(*args)
-        except Exception as exc:  # noqa: BLE001 - see the docstring
+        except Exception as exc:
             log.exception("pipeline callback failed")
             kind = type(exc).__name__
             if report is not None and kind not in reported:

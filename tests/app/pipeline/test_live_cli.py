@@ -56,7 +56,7 @@ def test_system_audio_to_srt(pulse_server, speech_wav, model_dir, env, tmp_path)
     if shutil.which("ffmpeg"):
         converted = tmp_path / "live.ass"
         done = subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(out), str(converted)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
     cues = cues_of(out)
     first = cues[0].start.total_seconds()
@@ -68,7 +68,8 @@ def test_system_audio_to_srt(pulse_server, speech_wav, model_dir, env, tmp_path)
 @pytest.fixture
 def mic_is_default(mic_sink):
     """"mic" means the default input: make it the second sink's monitor for the test."""
-    before = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True)
+    before = subprocess.run(["pactl", "get-default-source"], capture_output=True, text=True,
+                            check=False)
     subprocess.run(["pactl", "set-default-source", f"{mic_sink}.monitor"], check=True)
     yield mic_sink
     subprocess.run(["pactl", "set-default-source", before.stdout.strip()], check=False)
@@ -108,9 +109,9 @@ def test_sigkill_mid_session_then_restore(chirp_files, model_dir, env):
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     listed = subprocess.run([sys.executable, "-m", "app", "sessions", "list"], cwd=REPO, env=env,
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, check=False)
     assert listed.returncode == 0 and "long.wav" in listed.stdout
     session_id = listed.stdout.splitlines()[1].split()[0]
     shown = subprocess.run([sys.executable, "-m", "app", "sessions", "export", session_id,
-                            "--format", "txt"], cwd=REPO, env=env, capture_output=True, text=True)
+                            "--format", "txt"], cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert shown.returncode == 0 and shown.stdout.strip()

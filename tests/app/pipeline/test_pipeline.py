@@ -79,7 +79,7 @@ def test_slow_worker_skips_audio_and_records_gaps(model, chirp_files, rec):
 
 
 def test_set_delay_restarts_streams_and_keeps_text(model, chirp_files, rec):
-    path, audio = chirp_files[0]
+    path, _ = chirp_files[0]
     pipeline = LivePipeline(model, [SourceConfig(str(path), "File")], realtime_files=True,
                             **rec.callbacks())
     pipeline.start()
