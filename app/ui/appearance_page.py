@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFontComboBox,
     QFormLayout,
+    QHBoxLayout,
+    QLabel,
     QSlider,
     QSpinBox,
     QWidget,
@@ -35,6 +37,8 @@ class AppearancePage(QWidget):
         self.text_colour = ColourButton("Caption text colour")
         self.background_colour = ColourButton("Caption background colour")
         self.opacity = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, pageStep=10)
+        self.opacity_value = QLabel()
+        self.opacity.valueChanged.connect(self._show_opacity)
         self.lines = QSpinBox(minimum=1, maximum=6)
         self.dim_after = QDoubleSpinBox(minimum=0, maximum=120, singleStep=1, decimals=0,
                                         suffix=" s", specialValueText="Never")
@@ -49,7 +53,12 @@ class AppearancePage(QWidget):
         form.addRow("Font si&ze:", self.font_size)
         form.addRow("Te&xt colour:", self.text_colour)
         form.addRow("&Background:", self.background_colour)
-        form.addRow("Background &opacity:", self.opacity)
+        opacity_row = QHBoxLayout()
+        opacity_row.addWidget(self.opacity, 1)
+        opacity_row.addWidget(self.opacity_value)
+        opacity_label = QLabel("Background &opacity:")
+        opacity_label.setBuddy(self.opacity)
+        form.addRow(opacity_label, opacity_row)
         form.addRow("&Lines shown:", self.lines)
         form.addRow("&Dim after silence:", self.dim_after)
         form.addRow(self.show_status)
@@ -104,6 +113,10 @@ class AppearancePage(QWidget):
         o.show_status = self.show_status.isChecked()
         o.locked = self.locked.isChecked()
         o.click_through = self.click_through.isChecked()
+
+    def _show_opacity(self, value: int) -> None:
+        self.opacity_value.setText(f"{value} %")
+        self.opacity.setAccessibleDescription(f"{value} percent")
 
     def _emit(self) -> None:
         if not self._loading:

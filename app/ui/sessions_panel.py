@@ -50,6 +50,8 @@ class SessionsPanel(QWidget):
         title = QLabel("&Sessions")
         self.list = QListWidget()
         self.list.setAccessibleName("Recorded sessions")
+        self.list.setSpacing(3)
+        self.list.setAlternatingRowColors(True)
         self.list.setAccessibleDescription("Enter opens the selected session")
         title.setBuddy(self.list)
         self.list.itemActivated.connect(self._activate)

@@ -139,7 +139,11 @@ class TranscriptWindow(QMainWindow):
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([240, 660])
-        self.setCentralWidget(splitter)
+        central = QWidget()
+        margins = QVBoxLayout(central)
+        margins.setContentsMargins(8, 4, 8, 4)
+        margins.addWidget(splitter)
+        self.setCentralWidget(central)
         self._show_banner(live=True)
 
     # -- what is shown --------------------------------------------------------------------------

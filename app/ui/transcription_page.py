@@ -57,7 +57,7 @@ class TranscriptionPage(QWidget):
         self.device = QComboBox()
         self.device.setAccessibleName("Compute device")
         best = devices[0].description
-        self.device.addItem(f"Automatic ({best})", "auto")
+        self.device.addItem(f"Automatic: {best}", "auto")
         for d in devices:
             self.device.addItem(d.description, d.name)
         self.precision = QComboBox()
@@ -110,7 +110,7 @@ class TranscriptionPage(QWidget):
     def _fill_precisions(self, selected: str) -> None:
         self.precision.blockSignals(True)
         self.precision.clear()
-        self.precision.addItem("Automatic (best for the device)", "auto")
+        self.precision.addItem("Automatic: best for the device", "auto")
         for p in self._precisions():
             self.precision.addItem(PRECISION_WORDS[p], p)
         self.precision.setCurrentIndex(max(0, self.precision.findData(selected)))
