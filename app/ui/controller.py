@@ -62,6 +62,7 @@ class AppController(QObject):
         self._audio_devices = audio_devices
         self._statuses: dict[str, SourceStatus] = {}
         self._quitting = False
+        self._source_error = ""  # the pipeline's last complaint, kept to explain a failure
         self.actions = AppActions(self)
         self.theme = ThemeManager(QApplication.instance())
         self.bridge = PipelineBridge(self)
@@ -113,6 +114,8 @@ class AppController(QObject):
         self.overlay.setVisible(self.settings.overlay.visible)
         if self.tray is not None:
             self.tray.show()
+        else:
+            self.open_transcript()  # no tray: the window's menus are the way to every action
         path = self._model_dir or self.manager().ready_path()
         if path is None:
             self._on_state("no-model", "No speech model yet: get it in the Model window.")
@@ -146,6 +149,10 @@ class AppController(QObject):
     def _on_state(self, state: str, notice: str) -> None:
         if state == "running" and not self.overlay.visible_lines():
             notice = "Listening…"
+        if state == "error" and self._source_error:
+            notice = f"{self._source_error} {notice}"  # the cause first, then what failed
+        if state != "error":
+            self._source_error = ""
         if state == "error" and self.recorder.model is None and self._model_dir is None:
             self.open_models()  # a model that will not load: let the user verify or fetch it
         self.overlay.set_notice(notice)
@@ -185,6 +192,7 @@ class AppController(QObject):
     def _on_error(self, source: str, message: str) -> None:
         name = self.recorder.labels().get(source, source)
         text = f"{name}: {message}" if name else message
+        self._source_error = text
         self.overlay.set_notice(text)
         self.window.statusBar().showMessage(text)
         if self.tray is not None:
@@ -261,6 +269,8 @@ class AppController(QObject):
                 self._statuses.clear()
                 self.overlay.set_labels(len(new.source_specs()) > 1)
                 r.set_sources(new.source_specs())
+                if r.pipeline is None and r.state == "error":
+                    r.start()  # the sources that failed to open may work now
         self._save_timer.start()
 
     def _set_overlay_option(self, name: str, value: Any) -> None:

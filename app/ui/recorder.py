@@ -65,6 +65,7 @@ class Recorder(QObject):
         self.model_path: Path | None = None
         self.pipeline: Any = None
         self.transcript: Transcript | None = None
+        self._closing = False
 
     def labels(self) -> dict[str, str]:
         """Source id -> label; the pipeline's events already carry the label."""
@@ -103,7 +104,7 @@ class Recorder(QObject):
 
     def start(self) -> None:
         """Caption and record into the open session, or a new one."""
-        if self.model is None or self.pipeline is not None:
+        if self.model is None or self.pipeline is not None or self._closing:
             return
         if self.transcript is None:
             try:
@@ -185,6 +186,7 @@ class Recorder(QObject):
 
     def close(self) -> None:
         """Stop and save everything after the queued work, then end; ``finished`` says when."""
+        self._closing = True  # a model still loading must not start captioning now
         pipeline, transcript = self.pipeline, self.transcript
         self.pipeline = None
         self.control.submit(lambda: self._stop_and_close(pipeline, transcript),

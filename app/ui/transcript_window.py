@@ -74,6 +74,7 @@ class TranscriptWindow(QMainWindow):
         self.status.setAccessibleName("Recording status")
         self.statusBar().addWidget(self.status, 1)
         self._live: Transcript | None = None
+        self._build_menus()
         self._build_toolbar()
         self._build_layout()
         self.addActions(actions.hotkey_actions())
@@ -94,6 +95,19 @@ class TranscriptWindow(QMainWindow):
         bar.valueChanged.connect(lambda v: setattr(self, "_follow", v >= bar.maximum()))
         self.model.rowsInserted.connect(self._keep_following)
         return table
+
+    def _build_menus(self) -> None:
+        a = self._actions
+        app_menu = self.menuBar().addMenu("&voxcap")
+        app_menu.addActions([a.record, a.pause, a.stop])
+        app_menu.addSeparator()
+        app_menu.addActions([a.settings, a.models])
+        app_menu.addSeparator()
+        app_menu.addAction(a.quit)
+        captions = self.menuBar().addMenu("&Captions")
+        captions.addActions([a.show_overlay, a.lock, a.click_through, a.show_status])
+        captions.addSeparator()
+        captions.addActions([a.bigger, a.smaller])
 
     def _build_toolbar(self) -> None:
         a = self._actions

@@ -5,6 +5,7 @@ when it hears speech) and a speech file stands in for the microphone or the spea
 """
 from __future__ import annotations
 
+import copy
 import json
 import time
 
@@ -174,3 +175,30 @@ def test_a_broken_checkpoint_is_reported_in_plain_words(qtbot, make_controller, 
 def test_run_app_refuses_a_model_path_that_is_not_a_folder(tmp_path, capsys):
     assert run_app(str(tmp_path / "nowhere")) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_source_that_cannot_open_is_explained_and_fixed_live(qtbot, make_controller,
+                                                                 tiny_checkpoint, speech_wav):
+    settings = Settings()
+    settings.sources.system_device = "no-such-output"
+    controller = make_controller(
+        settings, model_dir=tiny_checkpoint,
+        source_factory=lambda spec, **kw: open_source(
+            str(speech_wav) if spec == "system" else spec, **kw))
+    controller.start()
+    qtbot.waitUntil(lambda: controller.recorder.state == "error", timeout=60000)
+    assert "no-such-output" in controller.overlay._notice
+    fixed = copy.deepcopy(controller.settings)
+    fixed.sources.system_device = ""
+    controller.apply_settings(fixed)
+    wait_running(qtbot, controller)
+    qtbot.waitUntil(lambda: bool(controller.overlay.visible_lines()), timeout=60000)
+
+
+def test_quitting_while_the_model_loads_starts_nothing(qtbot, make_controller, tiny_checkpoint):
+    controller = make_controller(model_dir=tiny_checkpoint)
+    controller.start()
+    with qtbot.waitSignal(controller.finished, timeout=60000):
+        controller.quit()
+    assert controller.recorder.pipeline is None
+    assert list_sessions() == []
