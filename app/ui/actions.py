@@ -2,8 +2,7 @@
 
 One QAction per command keeps a checkable state (paused, locked, click-through) the same in every
 menu. The pause and overlay hotkeys are application-wide shortcuts: they work while any voxcap
-window has the keyboard focus. A system-wide hotkey needs a desktop API that Qt does not offer
-(Wayland forbids global key grabs), so outside the app use the tray menu.
+window has the keyboard focus; on Windows :mod:`app.ui.global_hotkeys` makes them system-wide.
 """
 from __future__ import annotations
 

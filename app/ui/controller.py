@@ -23,6 +23,7 @@ from app.models import ModelManager
 from app.settings import Settings
 from app.ui.actions import AppActions
 from app.ui.bridge import PipelineBridge
+from app.ui.global_hotkeys import GlobalHotkeys
 from app.ui.model_dialog import ModelDialog
 from app.ui.overlay import CaptionOverlay
 from app.ui.recorder import Recorder
@@ -64,6 +65,7 @@ class AppController(QObject):
         self._quitting = False
         self._source_error = ""  # the pipeline's last complaint, kept to explain a failure
         self.actions = AppActions(self)
+        self.global_hotkeys = GlobalHotkeys()
         self.theme = ThemeManager(QApplication.instance())
         self.bridge = PipelineBridge(self)
         self.recorder = Recorder(lambda: self.settings, self.bridge, parent=self,
@@ -108,7 +110,7 @@ class AppController(QObject):
     def start(self) -> None:
         """Show the app; load the model, or open the model dialog when there is none."""
         self.theme.apply(self.settings.theme)
-        self.actions.set_hotkeys(self.settings.hotkeys)
+        self._set_hotkeys()
         self._sync_actions()
         self.overlay.restore_place()
         self.overlay.setVisible(self.settings.overlay.visible)
@@ -258,7 +260,7 @@ class AppController(QObject):
             self.overlay.apply_settings(new.overlay)
             self._sync_actions()
         if new.hotkeys != old.hotkeys:
-            self.actions.set_hotkeys(new.hotkeys)
+            self._set_hotkeys()
         r = self.recorder
         if (new.device, new.precision) != (old.device, old.precision) and r.model is not None:
             self.load(r.model_path)
@@ -272,6 +274,14 @@ class AppController(QObject):
                 if r.pipeline is None and r.state == "error":
                     r.start()  # the sources that failed to open may work now
         self._save_timer.start()
+
+    def _set_hotkeys(self) -> None:
+        """App-wide shortcuts everywhere; system-wide too where the platform allows (Windows)."""
+        hotkeys = self.settings.hotkeys
+        self.actions.set_hotkeys(hotkeys)
+        self.global_hotkeys.clear()
+        self.global_hotkeys.register(hotkeys.pause, self.actions.pause.trigger)
+        self.global_hotkeys.register(hotkeys.toggle_overlay, self.actions.show_overlay.trigger)
 
     def _set_overlay_option(self, name: str, value: Any) -> None:
         setattr(self.settings.overlay, name, value)
@@ -312,6 +322,7 @@ class AppController(QObject):
             self.tray.hide()
         if self.model_dialog is not None:
             self.model_dialog.shutdown()
+        self.global_hotkeys.clear()
         self.recorder.close()
 
     def wait_for_workers(self, ms: int) -> None:

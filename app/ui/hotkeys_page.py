@@ -8,9 +8,9 @@ from PySide6.QtWidgets import QFormLayout, QKeySequenceEdit, QLabel, QWidget
 from app.settings import Settings
 
 LIMITATION = (
-    "These shortcuts work while a voxcap window has the keyboard focus. Desktops do not let "
-    "an app grab keys system-wide in a portable way (Wayland forbids it), so from other "
-    "apps use the tray icon's menu, or bind a desktop shortcut to your own command."
+    "On Windows these shortcuts work in every app. Elsewhere they work while a voxcap window "
+    "has the keyboard focus: Linux and macOS desktops do not let an app take keys "
+    "system-wide (Wayland forbids it), so from other apps use the tray icon's menu."
 )
 
 

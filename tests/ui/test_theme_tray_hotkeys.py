@@ -1,12 +1,16 @@
 """Themes switch and switch back, the tray menu drives the shared actions, hotkeys follow settings."""
 from __future__ import annotations
 
+import sys
+
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLineEdit, QSystemTrayIcon
 
 from app.settings import HotkeySettings
 from app.ui.actions import AppActions
+from app.ui.global_hotkeys import GlobalHotkeys, windows_hotkey
 from app.ui.theme import ThemeManager
 from app.ui.tray import TrayIcon
 
@@ -51,3 +55,20 @@ def test_hotkeys_follow_the_settings_and_work_from_any_window(qtbot):
     with qtbot.waitSignal(actions.pause.toggled) as toggled:
         qtbot.keyClick(window, Qt.Key.Key_F8)
     assert toggled.args == [True]
+
+
+@pytest.mark.parametrize(("sequence", "expected"), [
+    ("Ctrl+Alt+P", (0x4000 | 0x0002 | 0x0001, 0x50)),
+    ("Shift+F9", (0x4000 | 0x0004, 0x78)),
+    ("Meta+5", (0x4000 | 0x0008, 0x35)),
+    ("Pause", (0x4000, 0x13)),
+])
+def test_windows_codes_for_hotkeys(sequence, expected):
+    assert windows_hotkey(sequence) == expected
+
+
+def test_hotkeys_without_a_windows_code_stay_app_wide(qapp):
+    assert windows_hotkey("Ctrl+Alt+P, Ctrl+Q") is None  # two chords
+    assert windows_hotkey("Ctrl+Left") is None
+    if sys.platform != "win32":
+        assert not GlobalHotkeys().register("Ctrl+Alt+P", lambda: None)
