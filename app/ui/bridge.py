@@ -76,14 +76,15 @@ class PipelineBridge(QObject):
         self.gap.emit(gap)
 
     def _record(self, add: Callable[[Transcript, Any], None], value: Any) -> None:
+        # Held while adding, so once record_into(None) returns nothing more is added and the
+        # transcript can be closed.
         with self._lock:
-            transcript = self._transcript
-        if transcript is None:
-            return
-        try:
-            add(transcript, value)
-        except StorageError as exc:  # memory still has it; the user must free space or move
-            self.error.emit("transcript", str(exc))
+            if self._transcript is None:
+                return
+            try:
+                add(self._transcript, value)
+            except StorageError as exc:  # memory still has it; the user must free space
+                self.error.emit("transcript", str(exc))
 
 
 class _Runner(QObject):
@@ -113,7 +114,6 @@ class _Runner(QObject):
 class Worker(QObject):
     """A background thread that runs submitted jobs one after another."""
 
-    busy_changed = Signal(bool)
     finished = Signal()  # the thread has ended after close()
     _request = Signal(int, object, bool)
     _stop = Signal()
@@ -152,10 +152,7 @@ class Worker(QObject):
     ) -> None:
         """Run ``fn`` on the thread; with ``on_progress`` it is called as ``fn(report)``."""
         job_id = next(self._ids)
-        was_busy = self.busy
         self._jobs[job_id] = (on_done, on_error, on_progress)
-        if not was_busy:
-            self.busy_changed.emit(True)
         self._request.emit(job_id, fn, on_progress is not None)
 
     def close(self) -> None:
@@ -167,10 +164,7 @@ class Worker(QObject):
         return self._thread.wait(ms)
 
     def _take(self, job_id: int) -> tuple[Callable | None, Callable | None, Callable | None]:
-        callbacks = self._jobs.pop(job_id)
-        if not self._jobs:
-            self.busy_changed.emit(False)
-        return callbacks
+        return self._jobs.pop(job_id)
 
     @Slot(int, object)
     def _on_done(self, job_id: int, result: object) -> None:
