@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import time
 
 import pytest
@@ -202,3 +203,12 @@ def test_quitting_while_the_model_loads_starts_nothing(qtbot, make_controller, t
         controller.quit()
     assert controller.recorder.pipeline is None
     assert list_sessions() == []
+
+
+def test_run_app_without_a_display_says_so(monkeypatch, capsys):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("only Linux needs a display server named in the environment")
+    assert run_app(None) == 1
+    assert "no graphical display" in capsys.readouterr().err
