@@ -24,22 +24,22 @@ MAP_HISTORY = 60 * RATE  # model samples of breakpoints kept for stamping late t
 
 
 class Lane:
-    def __init__(self, config, source, model, delay_ms: int) -> None:
+    def __init__(self, config, source, stream) -> None:
         self.config = config
         self.label = config.label
         self.source = source
-        self._model = model
-        self._pad_id = model.tokenizer.streaming_pad
         self._pending: deque[tuple[int, np.ndarray]] = deque()  # (source sample, audio)
         self._pending_n = 0
         self.error: str | None = None
         self.source_ended = False
         self.ended = False
         self.rtf = 0.0
-        self._new_stream(delay_ms)
+        self.use_stream(stream)
 
-    def _new_stream(self, delay_ms: int) -> None:
-        self._stream = self._model.stream(delay_ms)
+    def use_stream(self, stream) -> None:
+        """Continue with a fresh model stream (a new delay, or a new group)."""
+        self.stream = stream
+        self._pad_id = stream.model.tokenizer.streaming_pad
         self._fed = 0  # samples given to this stream
         self._fed_src_end: int | None = None  # source sample just after the last one fed
         self._map: list[tuple[int, int]] = []  # (model sample, source sample) where a run starts
@@ -93,22 +93,26 @@ class Lane:
 
     # -- decoding -----------------------------------------------------------------------------
 
-    def decode(self, budget_s: float) -> list[TextEvent]:
-        """Give the stream up to ``budget_s`` of waiting audio; the text it writes, stamped."""
+    def push(self, budget_s: float) -> int:
+        """Hand the stream up to ``budget_s`` of waiting audio (decoded by the group's run)."""
+        if self.ended:
+            return 0
         n = self._pending_n if math.isinf(budget_s) else min(self._pending_n, round(budget_s * RATE))
-        if n == 0 or self.ended:
-            return []
+        if n == 0:
+            return 0
         self._note_runs(n)
         audio = self._take(n)
-        began = time.perf_counter()
-        pieces = self._stream.feed(audio)
-        spent = time.perf_counter() - began
-        self.rtf = 0.8 * self.rtf + 0.2 * spent / (audio.size / RATE) if self.rtf else spent / (
-            audio.size / RATE
-        )
+        self.stream.append(audio)
         self._fed += audio.size
-        self._track_stall(audio)
-        return self._events(pieces)
+        self._add_energy(audio)
+        return audio.size
+
+    def collect(self, rtf: float | None = None) -> list[TextEvent]:
+        """The text the stream wrote since the last call, on the source's clock."""
+        if rtf is not None:
+            self.rtf = 0.8 * self.rtf + 0.2 * rtf if self.rtf else rtf
+        self._track_stall()
+        return self._events(self.stream.take_output())
 
     def _note_runs(self, n: int) -> None:
         """Record a breakpoint wherever the next ``n`` waiting samples jump on the source clock."""
@@ -142,11 +146,13 @@ class Lane:
             if p.text
         ]
 
-    def _track_stall(self, audio: np.ndarray) -> None:
-        tokens = self._stream.tokens_from(self._seen)
-        self._seen += len(tokens)
+    def _add_energy(self, audio: np.ndarray) -> None:
         self._run_energy[0] += float(np.dot(audio, audio))
         self._run_energy[1] += audio.size
+
+    def _track_stall(self) -> None:
+        tokens = self.stream.tokens_from(self._seen)
+        self._seen += len(tokens)
         for token in tokens:
             if token == self._pad_id:
                 self._pad_run += 1
@@ -176,10 +182,10 @@ class Lane:
         if self.ended:
             return []
         self.ended = True
-        return self._events(self._stream.finish())
+        return self.finish_stream()
 
-    def restart(self, delay_ms: int) -> list[TextEvent]:
-        """Finish the current stream and continue with a new one at ``delay_ms``."""
-        events = [] if self.ended else self._events(self._stream.finish())
-        self._new_stream(delay_ms)
-        return events
+    def finish_stream(self) -> list[TextEvent]:
+        """Right-pad and drain the current stream; the lane may go on with a new one."""
+        pieces = self.stream.take_output() if self.stream.finished else self.stream.finish()
+        self._track_stall()
+        return self._events(pieces)

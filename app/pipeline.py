@@ -166,22 +166,37 @@ class LivePipeline:
 
     def _turn(self) -> bool:
         """One round over the sources; True when some audio is still waiting to be decoded."""
-        busy = False
         for lane in list(self._lanes):
             for item in lane.source.read(0):
                 self._take(lane, item)
-            if not self._paused:
-                lane.catch_up(self.max_lag_s, self._emit_gap)
-                for event in lane.decode(STEP_BUDGET_S):
-                    self._emit_text(event)
-                busy |= lane.pending_seconds >= lane.step_seconds
-                stall = lane.stall_warning()
-                if stall:
-                    self._emit_error(lane.label, stall)
+        if not self._paused:
+            self._decode(STEP_BUDGET_S)
+        for lane in self._lanes:
             if lane.ended_cleanly_and_drained():
-                for event in lane.finish():
-                    self._emit_text(event)
-        return busy
+                self._emit_texts(lane.finish())
+        return not self._paused and any(
+            lane.pending_seconds >= lane.step_seconds for lane in self._lanes if not lane.ended
+        )
+
+    def _decode(self, budget_s: float) -> None:
+        """Give every stream its waiting audio, run each group once (batched), report text."""
+        for lane in self._lanes:
+            lane.catch_up(self.max_lag_s, self._emit_gap)
+        pushed = [lane.push(budget_s) for lane in self._lanes]
+        began = time.perf_counter()
+        for group in {id(lane.stream.group): lane.stream.group for lane in self._lanes}.values():
+            group.run()
+        spent = time.perf_counter() - began
+        longest = max(pushed, default=0) / 16000
+        for lane in self._lanes:
+            self._emit_texts(lane.collect(spent / longest if longest else None))
+            stall = lane.stall_warning()
+            if stall:
+                self._emit_error(lane.label, stall)
+
+    def _emit_texts(self, events: list) -> None:
+        for event in events:
+            self._emit_text(event)
 
     def _take(self, lane: Lane, item) -> None:
         if isinstance(item, AudioChunk):
@@ -225,17 +240,17 @@ class LivePipeline:
             lane.source.stop()
             for item in lane.source.read(0):
                 self._take(lane, item)
-            if not self._paused:
-                for event in lane.decode(float("inf")):
-                    self._emit_text(event)
-            for event in lane.finish():
-                self._emit_text(event)
+        if not self._paused:
+            self._decode(float("inf"))
+        for lane in self._lanes:
+            self._emit_texts(lane.finish())
         self._emit_finished()
 
     # -- commands, applied on the worker (or before it starts) --------------------------------
 
     def _open_lanes(self, configs: list[SourceConfig]) -> list[Lane]:
-        lanes = []
+        """Start the sources; their streams share one group, so they step as one batch."""
+        opened = []
         for config in configs:
             try:
                 source = self._factory(
@@ -245,8 +260,11 @@ class LivePipeline:
             except SourceUnavailable as exc:
                 self._emit_error(config.label, str(exc))
                 continue
-            lanes.append(Lane(config, source, self.model, self.delay_ms))
-        return lanes
+            opened.append((config, source))
+        if not opened:
+            return []
+        streams = self.model.streams([self.delay_ms] * len(opened))
+        return [Lane(c, src, st) for (c, src), st in zip(opened, streams, strict=True)]
 
     def _do_pause(self, paused: bool) -> None:
         if paused == self._paused:
@@ -263,17 +281,19 @@ class LivePipeline:
 
     def _do_set_delay(self, delay_ms: int) -> None:
         self.delay_ms = delay_ms
-        for lane in self._lanes:
-            for event in lane.restart(delay_ms):
-                self._emit_text(event)
+        live = [lane for lane in self._lanes if not lane.ended]
+        for lane in live:
+            self._emit_texts(lane.finish_stream())
+        if live:
+            for lane, stream in zip(live, self.model.streams([delay_ms] * len(live)), strict=True):
+                lane.use_stream(stream)
 
     def _do_set_sources(self, configs: list[SourceConfig]) -> None:
         keep = [lane for lane in self._lanes if lane.config in configs]
         for lane in self._lanes:
             if lane not in keep:
                 lane.source.stop()
-                for event in lane.finish():
-                    self._emit_text(event)
+                self._emit_texts(lane.finish())
         have = {lane.config for lane in keep}
         self._lanes = keep + self._open_lanes([c for c in configs if c not in have])
         self._configs = configs

@@ -10,14 +10,21 @@ from pathlib import Path
 import torch
 
 from engine.errors import CheckpointError, DeviceError, EngineError
+from engine.group import StreamGroup
 from engine.stream import Model, Piece, Stream, Transcription, check_delay
 
 
 def load_model(
-    path: str | Path, device: str | torch.device = "cpu", dtype: str | torch.dtype = torch.float32
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = torch.float32,
+    quantize: str | None = None,
 ) -> Model:
-    """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``."""
-    return Model(Path(path), device, dtype)
+    """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``.
+
+    ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales.
+    """
+    return Model(Path(path), device, dtype, quantize)
 
 
 __all__ = [
@@ -27,6 +34,7 @@ __all__ = [
     "Model",
     "Piece",
     "Stream",
+    "StreamGroup",
     "Transcription",
     "check_delay",
     "load_model",

@@ -74,5 +74,13 @@ class RingKV:
         """Make the chunk's positions visible to the next chunk."""
         self.pos.copy_(self._new_pos)
 
+    def rows(self, start: int, stop: int) -> RingKV:
+        """A view of streams start..stop-1 that shares this cache's storage."""
+        view = RingKV.__new__(RingKV)
+        view.__dict__.update(self.__dict__)
+        view.k, view.v = self.k[:, start:stop], self.v[:, start:stop]
+        view.pos = self.pos[start:stop]
+        return view
+
     def nbytes(self) -> int:
         return self.k.nbytes + self.v.nbytes + self.pos.nbytes

@@ -19,6 +19,7 @@ from torch import nn
 from engine.cache import RingKV
 from engine.config import ModelConfig, TowerConfig
 from engine.layers import Attention, FeedForward, RMSNorm, rope_inv_freq, rope_tables
+from engine.quant import Int8Embedding
 
 
 class DecoderLayer(nn.Module):
@@ -60,7 +61,7 @@ class TextDecoder(nn.Module):
         The reference forms it in the model dtype from float32 frequencies; we do the same so
         bf16 runs see the same rounding.
         """
-        dtype = self.tok_embeddings.weight.dtype
+        dtype = self.norm.weight.dtype
         half = self.config.dim // 2
         inv = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half)
         emb = delay_tokens.to(dtype)[:, None] * inv.to(delay_tokens.device, dtype)  # (B, half)
@@ -90,4 +91,5 @@ class TextDecoder(nn.Module):
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Tied LM head: (B, T, dim) -> (B, T, vocab)."""
-        return F.linear(h, self.tok_embeddings.weight)
+        emb = self.tok_embeddings
+        return emb.logits(h) if isinstance(emb, Int8Embedding) else F.linear(h, emb.weight)

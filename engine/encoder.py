@@ -28,6 +28,10 @@ class ConvState:
     mel_tail: torch.Tensor  # (B, n_mels, 2) last mel frames
     conv_tail: torch.Tensor  # (B, enc_dim, 1) last conv1 output frame, after GELU
 
+    def rows(self, start: int, stop: int) -> ConvState:
+        """A view of streams start..stop-1; updates write through to this state."""
+        return ConvState(self.mel_tail[start:stop], self.conv_tail[start:stop])
+
 
 class EncoderLayer(nn.Module):
     def __init__(self, c: TowerConfig):
@@ -68,10 +72,10 @@ class AudioEncoder(nn.Module):
     def stem(self, mel: torch.Tensor, state: ConvState) -> torch.Tensor:
         """mel (B, n_mels, F) with F even -> encoder inputs (B, F/2, dim); updates ``state``."""
         x = torch.cat((state.mel_tail, mel), 2)  # (B, n_mels, F + 2)
-        state.mel_tail = x[:, :, -2:]
+        state.mel_tail.copy_(x[:, :, -2:])
         h = F.gelu(self.conv1(x))  # (B, dim, F)
         y = torch.cat((state.conv_tail, h), 2)  # (B, dim, F + 1)
-        state.conv_tail = h[:, :, -1:]
+        state.conv_tail.copy_(h[:, :, -1:])
         return F.gelu(self.conv2(y)).transpose(1, 2)  # (B, F/2, dim)
 
     def forward(

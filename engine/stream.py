@@ -4,18 +4,22 @@
     result = model.transcribe(audio, delay_ms=480)     # 1-D float32, 16 kHz mono
     stream = model.stream(delay_ms=480)
     pieces = stream.feed(samples) + stream.finish()
+    a, b = model.streams([480, 480])                   # two streams, one batched step
 
 The protocol (spec section 6): the stream is 32 tokens of silence, the audio, then (d + 1) + 10
 tokens of silence after padding to a whole token. Positions 0 .. 32 + d (the prompt: BOS then
 [STREAMING_PAD]) are computed together once their audio exists; every later 1280 samples give
 one decoder step whose input token is the previous argmax. Whole-file transcription is this same
-loop, so any chunking of the audio gives exactly the same tokens.
+loop, so any chunking of the audio gives the same tokens.
+
+A stream keeps its host-side state here (audio not yet consumed, position, tokens, text); the
+tensors on the device live in its :class:`~engine.group.StreamGroup`, one row per stream.
 """
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,51 +68,66 @@ def check_delay(delay_ms: int) -> int:
 class Model:
     """A loaded Voxtral Realtime checkpoint: weights on one device, tokenizer, features."""
 
-    def __init__(self, path: Path, device, dtype) -> None:
+    def __init__(self, path: Path, device, dtype, quantize: str | None = None) -> None:
         self.path = path
-        self.config, self.tokenizer, self.net, self.device, self.dtype = build(path, device, dtype)
+        self.config, self.tokenizer, self.net, self.device, self.dtype = build(
+            path, device, dtype, quantize
+        )
+        self.quantize = quantize
         self.mel = LogMel(self.config.audio, self.device)
 
     def stream(self, delay_ms: int = 480) -> Stream:
-        return Stream(self, delay_ms)
+        return self.streams([delay_ms])[0]
 
-    def transcribe(self, audio, delay_ms: int = 480) -> Transcription:
+    def streams(self, delays_ms: Sequence[int]) -> list[Stream]:
+        """Streams that share batched device state: steps they can take together, they do."""
+        from engine.group import StreamGroup
+
+        return StreamGroup(self, list(delays_ms)).streams
+
+    def transcribe(self, audio, delay_ms: int = 480):
+        """One audio -> a Transcription; a list of audios -> a list, decoded as one batch."""
+        if isinstance(audio, (list, tuple)):
+            streams = self.streams([delay_ms] * len(audio))
+            group = streams[0].group
+            outputs = group.feed(list(audio))
+            outputs = [a + b for a, b in zip(outputs, group.finish(), strict=True)]
+            return [_transcription(s, p) for s, p in zip(streams, outputs, strict=True)]
         stream = self.stream(delay_ms)
-        pieces = stream.feed(audio) + stream.finish()
-        return Transcription(
-            text="".join(p.text for p in pieces), tokens=stream.tokens, pieces=pieces
-        )
+        return _transcription(stream, stream.feed(audio) + stream.finish())
+
+
+def _transcription(stream: Stream, pieces: list[Piece]) -> Transcription:
+    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces)
 
 
 class Stream:
     """One live audio stream through the model, with its own caches, position and delay."""
 
-    def __init__(self, model: Model, delay_ms: int) -> None:
+    def __init__(self, model: Model, group, row: int, delay_ms: int) -> None:
         self.delay_tokens = check_delay(delay_ms)
-        self.model = model
-        cfg, net = model.config, model.net
+        self.model, self.group, self.row = model, group, row
+        cfg = model.config
         self._spt = cfg.audio.samples_per_token
         self._mpt = cfg.audio.mels_per_token
-        self._prompt = model.tokenizer.prompt(delay_ms)
+        self.prompt = model.tokenizer.prompt(delay_ms)
         self._right_pad_tokens = model.tokenizer.right_pad_tokens(delay_ms)
-        dev, dt = model.device, model.dtype
-        left = cfg.n_left_pad_tokens * self._spt
-        self._buf = np.zeros(left, dtype=np.float32)  # padded-stream samples not yet consumed
+        self._left = cfg.n_left_pad_tokens * self._spt
+        self._buf = np.zeros(self._left, dtype=np.float32)  # padded-stream samples still needed
         self._buf_start = 0  # padded-stream index of _buf[0]
-        self._total = left  # padded-stream samples received
+        self._total = self._left  # padded-stream samples received
         self._end: int | None = None  # padded-stream length once finished
-        self._next = 0  # next decoder position to compute
-        self._last = 0  # input token of the next position
+        self.encoded = 0  # decoder positions whose audio embedding exists
+        self.decoded = 0  # decoder positions computed
+        self.embeddings: list[torch.Tensor] = []  # (k, dim) blocks encoded, not yet decoded
+        self.last = 0  # input token of the next position
         self._tokens = array("l")
         self._text = TextAssembler(model.tokenizer)
-        self._conv = net.encoder.new_state(1, dev, dt)
-        self._enc_cache = net.encoder.new_cache(1, cfg.downsample - 1, dev, dt)
-        self._dec_cache = net.decoder.new_cache(1, dev, dt)
-        with torch.inference_mode():
-            delay = torch.tensor([self.delay_tokens], device=dev)
-            self._scales = net.decoder.ada_scales(delay)
+        self.out: list[Piece] = []  # pieces not yet handed to the caller
         # Called with the float32 logits (T, vocab) of each step; parity checks and confidence.
         self.logits_hook: Callable[[torch.Tensor], None] | None = None
+
+    # -- what callers use ---------------------------------------------------------------------
 
     @property
     def tokens(self) -> list[int]:
@@ -126,15 +145,29 @@ class Stream:
     @property
     def audio_time(self) -> float:
         """Seconds of real audio fed so far."""
-        left = self.model.config.n_left_pad_tokens * self._spt
-        return max(0, self._total - left) / self.model.config.audio.sample_rate
+        return max(0, self._total - self._left) / self.model.config.audio.sample_rate
 
     @property
-    def decoded_time(self) -> float:
-        """Seconds of real audio the emitted tokens describe."""
-        return len(self._tokens) * self._spt / self.model.config.audio.sample_rate
+    def finished(self) -> bool:
+        return self._end is not None
 
     def feed(self, samples) -> list[Piece]:
+        self.append(samples)
+        self.group.run()
+        return self.take_output()
+
+    def finish(self) -> list[Piece]:
+        """Right-pad with silence, decode everything left, release any held text."""
+        if self._end is not None:
+            return self.take_output()
+        self.close_audio()
+        self.group.run()
+        self.flush_text()
+        return self.take_output()
+
+    # -- what the group uses ------------------------------------------------------------------
+
+    def append(self, samples) -> None:
         if self._end is not None:
             raise EngineError("This stream is finished; start a new stream for more audio.")
         x = np.asarray(samples, dtype=np.float32)
@@ -143,61 +176,39 @@ class Stream:
         if x.size:
             self._buf = np.concatenate((self._buf, x))
             self._total += x.size
-        return self._run()
 
-    def finish(self) -> list[Piece]:
-        """Right-pad with silence, decode everything left, release any held text."""
-        if self._end is not None:
-            return []
+    def close_audio(self) -> None:
         whole = math.ceil(self._total / self._spt) * self._spt
         self._end = whole + self._right_pad_tokens * self._spt
-        pieces = self._run()
+
+    def flush_text(self) -> None:
         tail = self._text.flush(len(self._tokens))
         if tail:
-            pieces.append(self._piece(*tail))
-        return pieces
+            self.out.append(self._piece(*tail))
 
-    def _ready(self, position: int) -> bool:
-        """True once the audio for decoder position ``position`` exists."""
+    def take_output(self) -> list[Piece]:
+        out, self.out = self.out, []
+        return out
+
+    def positions_available(self) -> int:
+        """How many decoder positions have their audio (all of them once finished)."""
         if self._end is not None:
-            return position < self._end // self._spt
-        _, stop = self.model.mel.span(position * self._mpt, self._mpt)
-        return stop <= self._total
+            return self._end // self._spt
+        # Position m reads mel frames up to 8m + 7, whose window ends 200 samples after 160 of
+        # them: samples [.., 1280 (m + 1) + 40).
+        _, stop = self.model.mel.span(0, self._mpt)
+        return max(0, (self._total - stop) // self._spt + 1)
 
-    def _run(self) -> list[Piece]:
-        pieces: list[Piece] = []
-        with torch.inference_mode():
-            if self._next == 0:
-                if not self._ready(len(self._prompt) - 1):
-                    return pieces
-                self._step(len(self._prompt), pieces)
-            while self._ready(self._next):
-                self._step(1, pieces)
-        return pieces
+    def to_encode(self) -> int:
+        """Positions ready for the encoder now: the whole prompt at once, then any number."""
+        ready = self.positions_available() - self.encoded
+        if self.encoded == 0 and ready < len(self.prompt):
+            return 0
+        return max(0, ready)
 
-    def _step(self, count: int, pieces: list[Piece]) -> None:
-        """Compute decoder positions _next .. _next + count - 1 and emit one token."""
-        m0, net, dev = self._next, self.model.net, self.model.device
-        tokens_in = self._prompt if m0 == 0 else [self._last]
-        mel = self.model.mel(self._samples(m0, count)).to(self.model.dtype)
-        fpt = self.model.config.downsample
-        enc_pos = torch.arange(m0 * fpt, (m0 + count) * fpt, device=dev)[None]
-        audio = net.adapter(net.encoder(mel, self._conv, self._enc_cache, enc_pos))
-        pos = torch.arange(m0, m0 + count, device=dev)[None]
-        ids = torch.tensor([tokens_in], device=dev)
-        h = net.decoder(ids, audio, pos, self._dec_cache, self._scales)
-        if self.logits_hook is not None:
-            self.logits_hook(net.decoder.logits(h)[0].float())
-        token = int(net.decoder.logits(h[:, -1])[0].argmax())
-        self._next = m0 + count
-        self._last = token
-        self._tokens.append(token)
-        done = self._text.push(len(self._tokens) - 1, token)
-        if done:
-            pieces.append(self._piece(*done))
-
-    def _samples(self, m0: int, count: int) -> torch.Tensor:
-        """Padded-stream samples that positions m0 .. m0+count-1 read, zeros outside; (1, n)."""
+    def samples_for(self, count: int) -> torch.Tensor:
+        """Padded-stream samples the next ``count`` positions read, zeros outside; (1, n)."""
+        m0 = self.encoded
         start, stop = self.model.mel.span(m0 * self._mpt, count * self._mpt)
         out = np.zeros(stop - start, dtype=np.float32)
         lo, hi = max(start, self._buf_start), min(stop, self._buf_start + self._buf.size)
@@ -208,6 +219,28 @@ class Stream:
         drop = max(0, min(keep_from - self._buf_start, self._buf.size))
         self._buf, self._buf_start = self._buf[drop:], self._buf_start + drop
         return torch.from_numpy(out).to(self.model.device)[None]
+
+    def next_inputs(self) -> list[int]:
+        """Input tokens of the next decoder step: the prompt, then the previous argmax."""
+        return self.prompt if self.decoded == 0 else [self.last]
+
+    def take_embeddings(self, count: int) -> torch.Tensor:
+        """The next ``count`` audio embeddings, (count, dim)."""
+        block = torch.cat(self.embeddings) if len(self.embeddings) > 1 else self.embeddings[0]
+        taken, rest = block[:count], block[count:]
+        self.embeddings = [rest] if rest.shape[0] else []
+        return taken
+
+    def pending_embeddings(self) -> int:
+        return sum(e.shape[0] for e in self.embeddings)
+
+    def emit(self, token: int, count: int) -> None:
+        self.decoded += count
+        self.last = token
+        self._tokens.append(token)
+        done = self._text.push(len(self._tokens) - 1, token)
+        if done:
+            self.out.append(self._piece(*done))
 
     def _piece(self, text: str, first_token: int) -> Piece:
         # Token k describes roughly the audio [k, k + 1) tokens after the real audio starts.

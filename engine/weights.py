@@ -18,6 +18,7 @@ from engine.config import ModelConfig
 from engine.decoder import TextDecoder
 from engine.encoder import Adapter, AudioEncoder
 from engine.errors import CheckpointError, DeviceError
+from engine.quant import int8_modules, quantize_rows
 from engine.tokenizer import Tokenizer
 
 WEIGHTS = "consolidated.safetensors"
@@ -94,10 +95,19 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
 
 
 def load_weights(
-    net: VoxtralNet, path: Path, device: torch.device, dtype: torch.dtype
+    net: VoxtralNet,
+    path: Path,
+    device: torch.device,
+    dtype: torch.dtype,
+    int8: frozenset[str] = frozenset(),
 ) -> None:
-    """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape."""
-    expected = {name: p.shape for name, p in net.state_dict().items()}
+    """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape.
+
+    Weights named in ``int8`` are quantised one tensor at a time as they arrive, so the
+    full-precision model never exists in memory at once.
+    """
+    scales = {n[: -len("weight")] + "scale" for n in int8}
+    expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
     if not path.is_file():
         raise CheckpointError(
             f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
@@ -124,7 +134,12 @@ def load_weights(
                     f"{path}: tensor {key!r} has shape {list(shape)} but params.json implies "
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
-            state[name] = _read(f, key, path).to(device=device, dtype=dtype)
+            tensor = _read(f, key, path).to(device=device)
+            if name in int8:
+                state[name], scale = quantize_rows(tensor)
+                state[name[: -len("weight")] + "scale"] = scale.to(dtype)
+            else:
+                state[name] = tensor.to(dtype)
     missing = sorted(set(expected) - set(state))
     if missing:
         raise CheckpointError(
@@ -143,8 +158,12 @@ def _read(f, key: str, path: Path) -> torch.Tensor:
         ) from None
 
 
-def build(path: Path, device: str | torch.device, dtype: str | torch.dtype):
+def build(
+    path: Path, device: str | torch.device, dtype: str | torch.dtype, quantize: str | None = None
+):
     """Config, tokenizer and loaded modules of the checkpoint folder ``path``."""
+    if quantize not in (None, "int8"):
+        raise ValueError(f"quantize must be None or 'int8'; got {quantize!r}")
     if not path.is_dir():
         raise CheckpointError(
             f"{path} is not a folder. Point to the folder holding params.json, "
@@ -161,7 +180,8 @@ def build(path: Path, device: str | torch.device, dtype: str | torch.dtype):
         )
     with torch.device("meta"):
         net = VoxtralNet(config)
-    load_weights(net, path / WEIGHTS, dev, dt)
+        int8 = frozenset(int8_modules(net)) if quantize else frozenset()
+    load_weights(net, path / WEIGHTS, dev, dt, int8)
     rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64
     for tower in (net.encoder, net.decoder):
         tower.inv_freq = tower.inv_freq.to(rope_device)

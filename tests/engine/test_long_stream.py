@@ -28,7 +28,7 @@ def test_two_hour_stream_keeps_memory_flat(tmp_path):
     torch.set_num_threads(1)
     model = engine.load_model(write_checkpoint(tmp_path, **SMALLEST))
     stream = model.stream(480)
-    caches = [stream._enc_cache, stream._dec_cache]
+    caches = [stream.group.enc_cache, stream.group.dec_cache]
     shapes = [(c.k.shape, c.v.shape, c.pos.shape) for c in caches]
     pointers = [(c.k.data_ptr(), c.v.data_ptr()) for c in caches]
     rng = np.random.default_rng(0)
@@ -45,8 +45,8 @@ def test_two_hour_stream_keeps_memory_flat(tmp_path):
     # The whole second hour may add the 4-byte token ids and allocator noise, nothing more.
     assert rss[119] - rss[59] < 8 * 2**20, f"grew {(rss[119] - rss[59]) / 2**20:.1f} MiB"
     # The decoder is past position 90 000 and the encoder past 360 000.
-    assert stream._next > 90_000
-    enc_pos = int(stream._enc_cache.pos.max())
+    assert stream.decoded > 90_000
+    enc_pos = int(stream.group.enc_cache.pos.max())
     assert enc_pos > 360_000
     assert 0 <= stream.finish().__len__()
 

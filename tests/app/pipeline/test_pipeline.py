@@ -37,26 +37,26 @@ def test_two_sources_share_one_model_and_stay_apart(model, chirp_files, rec):
 
 
 class SlowModel:
-    """The tiny model, but every feed takes as long as the audio it is given (RTF ~1.5)."""
+    """The tiny model, but every run takes 1.5 times as long as the audio it decodes."""
 
     def __init__(self, model) -> None:
         self._model = model
         self.tokenizer = model.tokenizer
 
-    def stream(self, delay_ms):
-        inner = self._model.stream(delay_ms)
-        outer = self
+    def streams(self, delays):
+        streams = self._model.streams(delays)
+        group, run = streams[0].group, streams[0].group.run
+        seen = [0.0]
 
-        class Slow:
-            def feed(self, samples):
-                time.sleep(1.5 * len(samples) / 16000)
-                return inner.feed(samples)
+        def slow_run():
+            fed = sum(s.audio_time for s in streams)
+            time.sleep(1.5 * (fed - seen[0]))
+            seen[0] = fed
+            run()
 
-            def __getattr__(self, name):
-                return getattr(inner, name)
-
-        outer.last = inner
-        return Slow()
+        group.run = slow_run
+        self.last = streams[0]
+        return streams
 
 
 def test_slow_worker_skips_audio_and_records_gaps(model, chirp_files, rec):
