@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from app import __version__
+from app.about import version_text
 
 # Subcommand modules under app.commands, in the order `voxcap --help` lists them.
 COMMANDS = ["transcribe", "live", "devices", "sessions", "model"]
@@ -22,7 +22,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Live, private captions of what your computer hears. "
         "Run without a command to open the app.",
     )
-    parser.add_argument("--version", action="version", version=f"voxcap {__version__}")
+    parser.add_argument("--version", action="store_true",
+                        help="show the version, the model revision and the licenses, then exit")
+    entry = parser.add_mutually_exclusive_group()
+    entry.add_argument("--install-desktop-entry", action="store_true",
+                       help="add voxcap to the app menu of a Linux desktop, then exit")
+    entry.add_argument("--uninstall-desktop-entry", action="store_true",
+                       help="remove voxcap from the app menu, then exit")
     parser.add_argument("--model", metavar="DIR", help="open the app on this checkpoint folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -33,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        print(version_text())
+        return 0
+    if args.install_desktop_entry or args.uninstall_desktop_entry:
+        from app import desktop_entry
+
+        return desktop_entry.run(remove=args.uninstall_desktop_entry)
     if args.command is None:
         from app.ui.main import run_app  # Qt only when the GUI is wanted
 
