@@ -19,12 +19,14 @@ def load_model(
     device: str | torch.device = "cpu",
     dtype: str | torch.dtype = torch.float32,
     quantize: str | None = None,
+    cuda_graphs: bool = True,
 ) -> Model:
     """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``.
 
     ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales.
+    ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device.
     """
-    return Model(Path(path), device, dtype, quantize)
+    return Model(Path(path), device, dtype, quantize, cuda_graphs)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from engine.graphs import GroupGraphs
 from engine.stream import Model, Stream
 
 MAX_ENCODE_TOKENS = 64  # positions per encoder call when catching up; bounds its memory
@@ -34,6 +35,7 @@ class StreamGroup:
         with torch.inference_mode():
             delays = torch.tensor([s.delay_tokens for s in self.streams], device=dev)
             self.scales = net.decoder.ada_scales(delays)  # (layers, B, 1, dim)
+        self.graphs = GroupGraphs(self) if dev.type == "cuda" and model.cuda_graphs else None
 
     def feed(self, chunks: list) -> list[list]:
         """Audio for every stream (in row order); the pieces each one wrote."""
@@ -84,11 +86,23 @@ class StreamGroup:
         pos = torch.tensor(
             [range(s.encoded * fpt, (s.encoded + count) * fpt) for s in rows], device=model.device
         )  # (B, 4 count)
-        frames = net.encoder(mel, self.conv.rows(start, stop), self.enc_cache.rows(start, stop), pos)
-        audio = net.adapter(frames)  # (B, count, dim)
+        if self._steady(start, stop, count):
+            audio = self.graphs.encode(mel, pos).clone()  # the graph's buffer is reused
+        else:
+            frames = net.encoder(mel, self.conv.rows(start, stop),
+                                 self.enc_cache.rows(start, stop), pos)
+            audio = net.adapter(frames)  # (B, count, dim)
         for r, stream in enumerate(rows):
             stream.embeddings.append(audio[r])
             stream.encoded += count
+
+    def _steady(self, start: int, stop: int, width: int) -> bool:
+        """A step of the captured shape: every stream, one position, past the prompt."""
+        return (
+            self.graphs is not None
+            and (start, stop, width) == (0, len(self.streams), 1)
+            and all(s.decoded > 0 and not s.logits_hook for s in self.streams)
+        )
 
     # -- decode -------------------------------------------------------------------------------
 
@@ -105,17 +119,24 @@ class StreamGroup:
                 self._decode_rows(stream.row, stream.row + 1, len(stream.next_inputs()))
 
     def _decode_rows(self, start: int, stop: int, width: int) -> None:
-        net, dev = self.model.net, self.model.device
+        dev = self.model.device
         rows = self.streams[start:stop]
         audio = torch.stack([s.take_embeddings(width) for s in rows])  # (B, T, dim)
         ids = torch.tensor([s.next_inputs() for s in rows], device=dev)  # (B, T)
         pos = torch.tensor([range(s.decoded, s.decoded + width) for s in rows], device=dev)
+        if self._steady(start, stop, width):
+            tokens = self.graphs.decode(ids, audio, pos).tolist()
+        else:
+            tokens = self._decode_eager(rows, ids, audio, pos, start, stop)
+        for stream, token in zip(rows, tokens, strict=True):
+            stream.emit(token, width)
+
+    def _decode_eager(self, rows, ids, audio, pos, start: int, stop: int) -> list[int]:
+        net = self.model.net
         h = net.decoder(ids, audio, pos, self.dec_cache.rows(start, stop), self.scales[:, start:stop])
         if any(s.logits_hook for s in rows):
             logits = net.decoder.logits(h).float()
             for r, stream in enumerate(rows):
                 if stream.logits_hook:
                     stream.logits_hook(logits[r])
-        tokens = net.decoder.logits(h[:, -1]).argmax(-1).tolist()
-        for stream, token in zip(rows, tokens, strict=True):
-            stream.emit(token, width)
+        return net.decoder.logits(h[:, -1]).argmax(-1).tolist()

@@ -68,8 +68,11 @@ def check_delay(delay_ms: int) -> int:
 class Model:
     """A loaded Voxtral Realtime checkpoint: weights on one device, tokenizer, features."""
 
-    def __init__(self, path: Path, device, dtype, quantize: str | None = None) -> None:
+    def __init__(
+        self, path: Path, device, dtype, quantize: str | None = None, cuda_graphs: bool = True
+    ) -> None:
         self.path = path
+        self.cuda_graphs = cuda_graphs
         self.config, self.tokenizer, self.net, self.device, self.dtype = build(
             path, device, dtype, quantize
         )
