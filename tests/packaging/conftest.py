@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
+import engine
+from tests.engine.conftest import chirp
+from tests.tiny_checkpoint import write_checkpoint
+
+DELAY_MS = 480
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before pytest-qt creates the QApplication
 
 
@@ -35,3 +41,23 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.skip(f"{name} is not installed (.ci/run installs it)")
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    return write_checkpoint(tmp_path_factory.mktemp("tiny") / "checkpoint", seed=1)
+
+
+@pytest.fixture(scope="session")
+def chirp_wav(tmp_path_factory) -> Path:
+    """Two seconds of sound the tiny checkpoint writes text for."""
+    path = tmp_path_factory.mktemp("audio") / "chirp.wav"
+    sf.write(path, chirp(2.0, seed=5), 16000)
+    return path
+
+
+@pytest.fixture(scope="session")
+def expected_tokens(tiny_checkpoint, chirp_wav) -> list[int]:
+    """What the engine in this source tree makes of ``chirp_wav``."""
+    audio, _ = sf.read(chirp_wav, dtype="float32")
+    return engine.load_model(tiny_checkpoint).transcribe(audio, delay_ms=DELAY_MS).tokens
