@@ -27,6 +27,7 @@ class AppActions(QObject):
         self.show_status = self._make("Show lag and &speed", checkable=True)
         self.bigger = self._make("&Bigger text")
         self.smaller = self._make("S&maller text")
+        self.about = self._make("&About voxcap")
         self.quit = self._make("&Quit")
         self.quit.setShortcut(QKeySequence.StandardKey.Quit)
 

@@ -21,6 +21,7 @@ from app.audio import Inventory, list_devices
 from app.events import Gap, SourceStatus, TextEvent
 from app.models import ModelManager
 from app.settings import Settings
+from app.ui.about_dialog import AboutDialog
 from app.ui.actions import AppActions
 from app.ui.bridge import PipelineBridge
 from app.ui.global_hotkeys import GlobalHotkeys
@@ -76,6 +77,7 @@ class AppController(QObject):
             else None
         self.settings_dialog: SettingsDialog | None = None
         self.model_dialog: ModelDialog | None = None
+        self.about_dialog: AboutDialog | None = None
         self._save_timer = QTimer(self, singleShot=True, interval=500,
                                   timeout=self.save_settings)
         self._wire()
@@ -89,6 +91,7 @@ class AppController(QObject):
         a.open_transcript.triggered.connect(self.open_transcript)
         a.settings.triggered.connect(self.open_settings)
         a.models.triggered.connect(self.open_models)
+        a.about.triggered.connect(self.open_about)
         a.lock.toggled.connect(lambda on: self._set_overlay_option("locked", on))
         a.click_through.toggled.connect(lambda on: self._set_overlay_option("click_through", on))
         a.show_status.toggled.connect(lambda on: self._set_overlay_option("show_status", on))
@@ -223,6 +226,12 @@ class AppController(QObject):
         self.model_dialog.show()
         self.model_dialog.raise_()
 
+    def open_about(self) -> None:
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog()
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+
     def _model_ready(self, path: Path) -> None:
         r = self.recorder
         if self._model_dir is None and (r.model is None or path != r.model_path) \
@@ -315,7 +324,8 @@ class AppController(QObject):
         self._quitting = True
         self._save_timer.stop()
         self.save_settings()
-        for window in (self.overlay, self.window, self.settings_dialog, self.model_dialog):
+        for window in (self.overlay, self.window, self.settings_dialog, self.model_dialog,
+                       self.about_dialog):
             if window is not None:
                 window.hide()
         if self.tray is not None:

@@ -101,7 +101,7 @@ class TranscriptWindow(QMainWindow):
         app_menu = self.menuBar().addMenu("&voxcap")
         app_menu.addActions([a.record, a.pause, a.stop])
         app_menu.addSeparator()
-        app_menu.addActions([a.settings, a.models])
+        app_menu.addActions([a.settings, a.models, a.about])
         app_menu.addSeparator()
         app_menu.addAction(a.quit)
         captions = self.menuBar().addMenu("&Captions")

@@ -22,7 +22,7 @@ class TrayIcon(QSystemTrayIcon):
         menu.addSeparator()
         menu.addActions([actions.lock, actions.click_through])
         menu.addSeparator()
-        menu.addActions([actions.settings, actions.models])
+        menu.addActions([actions.settings, actions.models, actions.about])
         menu.addSeparator()
         menu.addAction(actions.quit)
         self._menu = menu  # QSystemTrayIcon does not own its menu

@@ -38,7 +38,7 @@ def make_controller(qtbot, make_manager, speech_wav):
         qtbot.waitUntil(lambda c=controller: not c.recorder.control.running, timeout=60000)
         controller.wait_for_workers(10000)
         for window in (controller.overlay, controller.window, controller.settings_dialog,
-                       controller.model_dialog):
+                       controller.model_dialog, controller.about_dialog):
             if window is not None:
                 window.deleteLater()
 
@@ -212,3 +212,17 @@ def test_run_app_without_a_display_says_so(monkeypatch, capsys):
         pytest.skip("only Linux needs a display server named in the environment")
     assert run_app(None) == 1
     assert "no graphical display" in capsys.readouterr().err
+
+
+def test_every_window_opens_from_the_menus(qtbot, make_controller):
+    controller = make_controller()
+    controller.start()
+    menus = {a.text(): a for menu in controller.window.menuBar().actions()
+             for a in menu.menu().actions() if not a.isSeparator()}
+    for text, window in (("&Settings…", "settings_dialog"), ("&About voxcap", "about_dialog"),
+                         ("&Model…", "model_dialog")):
+        menus[text].trigger()
+        assert getattr(controller, window).isVisible(), text
+    menus["Show &captions overlay"].trigger()
+    assert not controller.overlay.isVisible()
+    assert not controller.settings.overlay.visible
