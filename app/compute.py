@@ -5,6 +5,7 @@ from the saved settings. Asking torch is cheap; nothing is allocated on a device
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,13 @@ def available_devices() -> list[DeviceChoice]:
         found.append(DeviceChoice("mps", "Apple GPU (Metal)", ("float16", "float32")))
     found.append(DeviceChoice("cpu", "Processor (CPU, slow)", ("float32", "bfloat16")))
     return found
+
+
+def configure_threads(device: str) -> None:
+    """On the CPU, leave one core to capture and the GUI: with every core computing, the
+    audio threads preempt torch's workers and each parallel kernel waits for the slowest."""
+    if device == "cpu":
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
 
 
 def resolve(device: str, precision: str) -> tuple[str, torch.dtype]:

@@ -102,6 +102,8 @@ def main() -> None:
     p.add_argument("--int8", action="store_true", help="also time the int8 weight-only engine")
     p.add_argument("--no-transformers", action="store_true", help="time the engine only")
     p.add_argument("--dir", help="reuse or keep the random checkpoint in this folder")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for both sides (default 1: steady on a shared machine)")
     args = p.parse_args()
     run(args)
 
@@ -112,6 +114,7 @@ def run(args) -> None:
     from tests.tiny_checkpoint import write_checkpoint
 
     device = args.device
+    torch.set_num_threads(args.threads)
     dtype_name = args.dtype or ("bfloat16" if device == "cuda" else "float32")
     dtype = getattr(torch, dtype_name)
     seconds = args.seconds or (20.0 if device == "cuda" else 6.0)
@@ -156,7 +159,7 @@ def run(args) -> None:
                                                      warmup)))
         theirs = rows[-2][1]
 
-    print(f"\nshape {args.shape}, device {device}"
+    print(f"\nshape {args.shape}, device {device}, {args.threads} CPU thread(s)"
           f" ({torch.cuda.get_device_name(0) if device == 'cuda' else 'CPU'}), {seconds:.0f} s audio")
     print(f"{'':<34} {'median ms':>9} {'p90 ms':>9} {'realtime':>10}")
     for line, _ in rows:

@@ -39,16 +39,25 @@ class RingKV:
         self._write_from = 0  # first new position of the chunk that is kept
         self._concat = False
         self._new_pos: torch.Tensor | None = None
+        self._used = self.size  # slots attention reads in this chunk
 
-    def begin(self, qpos: torch.Tensor) -> None:
-        """Prepare a chunk of new positions qpos (B, T), the same for every layer."""
+    def begin(self, qpos: torch.Tensor, high: int | None = None) -> None:
+        """Prepare a chunk of new positions qpos (B, T), the same for every layer.
+
+        ``high`` (one past the largest position in qpos, when the caller knows it) lets
+        attention skip the slots not yet written: before the ring first wraps they are exactly
+        the slots from ``high`` on. Without it (fixed shapes for a CUDA graph) the whole ring
+        is attended to, masked.
+        """
         T = qpos.shape[1]
+        self._used = self.size if high is None else min(high, self.size)
         self._concat = T > self.slack + 1
         self._write_from = max(0, T - self.size)
         kept = qpos[:, self._write_from :]
         self._write_slots = kept % self.size
         self._new_pos = self.pos.scatter(1, self._write_slots, kept)
-        kpos = torch.cat((self.pos, qpos), 1) if self._concat else self._new_pos  # (B, S)
+        used = self._used
+        kpos = torch.cat((self.pos[:, :used], qpos), 1) if self._concat else self._new_pos[:, :used]
         kp, qp = kpos[:, None, :], qpos[:, :, None]
         self._mask = ((kp >= 0) & (kp <= qp) & (kp > qp - self.window))[:, None]  # (B,1,T,S)
 
@@ -56,13 +65,14 @@ class RingKV:
         self, layer: int, k: torch.Tensor, v: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Store this layer's new k/v (B, Hkv, T, hd); return the keys, values and mask to use."""
+        used = self._used
         if self._concat:
-            keys = torch.cat((self.k[layer], k), 2)
-            values = torch.cat((self.v[layer], v), 2)
+            keys = torch.cat((self.k[layer, :, :, :used], k), 2)
+            values = torch.cat((self.v[layer, :, :, :used], v), 2)
             self._write(layer, k, v)
             return keys, values, self._mask
         self._write(layer, k, v)
-        return self.k[layer], self.v[layer], self._mask
+        return self.k[layer, :, :, :used], self.v[layer, :, :, :used], self._mask
 
     def _write(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
         k, v = k[:, :, self._write_from :], v[:, :, self._write_from :]

@@ -79,11 +79,12 @@ class TextDecoder(nn.Module):
         pos: torch.Tensor,  # (B, T) positions
         cache: RingKV,
         scales: torch.Tensor,  # (layers, B, 1, dim)
+        high: int | None = None,  # one past the largest position, when known on the host
     ) -> torch.Tensor:
         """Hidden states after the final norm, (B, T, dim)."""
         h = audio + self.tok_embeddings(tokens)
         rope = rope_tables(pos, self.inv_freq, h.dtype)
-        cache.begin(pos)
+        cache.begin(pos, high)
         for i, layer in enumerate(self.layers):
             h = layer(h, rope, cache, i, scales[i])
         cache.commit()

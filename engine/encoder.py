@@ -79,12 +79,20 @@ class AudioEncoder(nn.Module):
         return F.gelu(self.conv2(y)).transpose(1, 2)  # (B, F/2, dim)
 
     def forward(
-        self, mel: torch.Tensor, state: ConvState, cache: RingKV, pos: torch.Tensor
+        self,
+        mel: torch.Tensor,
+        state: ConvState,
+        cache: RingKV,
+        pos: torch.Tensor,
+        high: int | None = None,
     ) -> torch.Tensor:
-        """mel (B, n_mels, F) at encoder positions pos (B, F/2) -> frames (B, F/2, dim)."""
+        """mel (B, n_mels, F) at encoder positions pos (B, F/2) -> frames (B, F/2, dim).
+
+        ``high``: one past the largest position, when known on the host (see RingKV.begin).
+        """
         h = self.stem(mel, state)
         rope = rope_tables(pos, self.inv_freq, h.dtype)
-        cache.begin(pos)
+        cache.begin(pos, high)
         for i, layer in enumerate(self.layers):
             h = layer(h, rope, cache, i)
         cache.commit()

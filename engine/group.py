@@ -89,8 +89,9 @@ class StreamGroup:
         if self._steady(start, stop, count):
             audio = self.graphs.encode(mel, pos).clone()  # the graph's buffer is reused
         else:
+            high = max(s.encoded + count for s in rows) * fpt
             frames = net.encoder(mel, self.conv.rows(start, stop),
-                                 self.enc_cache.rows(start, stop), pos)
+                                 self.enc_cache.rows(start, stop), pos, high)
             audio = net.adapter(frames)  # (B, count, dim)
         for r, stream in enumerate(rows):
             stream.embeddings.append(audio[r])
@@ -127,13 +128,15 @@ class StreamGroup:
         if self._steady(start, stop, width):
             tokens = self.graphs.decode(ids, audio, pos).tolist()
         else:
-            tokens = self._decode_eager(rows, ids, audio, pos, start, stop)
+            high = max(s.decoded for s in rows) + width
+            tokens = self._decode_eager(rows, ids, audio, pos, start, stop, high)
         for stream, token in zip(rows, tokens, strict=True):
             stream.emit(token, width)
 
-    def _decode_eager(self, rows, ids, audio, pos, start: int, stop: int) -> list[int]:
+    def _decode_eager(self, rows, ids, audio, pos, start: int, stop: int, high: int) -> list[int]:
         net = self.model.net
-        h = net.decoder(ids, audio, pos, self.dec_cache.rows(start, stop), self.scales[:, start:stop])
+        cache, scales = self.dec_cache.rows(start, stop), self.scales[:, start:stop]
+        h = net.decoder(ids, audio, pos, cache, scales, high)
         if any(s.logits_hook for s in rows):
             logits = net.decoder.logits(h).float()
             for r, stream in enumerate(rows):

@@ -78,10 +78,27 @@ class Attention(nn.Module):
         v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         keys, values, mask = cache.attend_to(layer, k, v)  # (B, Hkv, S, hd), mask (B, 1, T, S)
-        o = F.scaled_dot_product_attention(
-            q, keys, values, attn_mask=mask, enable_gqa=self.n_heads != self.n_kv_heads
-        )  # (B, H, T, hd)
+        o = grouped_attention(q, keys, values, mask)  # (B, H, T, hd)
         return self.wo(o.transpose(1, 2).reshape(B, T, self.n_heads * self.head_dim))
+
+
+def grouped_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Attention where each group of H/Hkv query heads shares one key/value head.
+
+    The query heads of a group are stacked along the sequence axis, so keys and values are
+    read once per group and never copied out to every head (query head h uses kv head
+    h // group, as in the reference's repeat_kv).
+    """
+    B, H, T, hd = q.shape
+    Hkv = k.shape[1]
+    group = H // Hkv
+    if group > 1:
+        q = q.reshape(B, Hkv, group * T, hd)
+        mask = mask.repeat(1, 1, group, 1) if T > 1 else mask
+    o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return o.reshape(B, H, T, hd)
 
 
 class FeedForward(nn.Module):

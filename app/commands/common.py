@@ -37,7 +37,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_engine(args: argparse.Namespace):
     """The loaded model, or an exit code after a one-line error."""
     import engine
-    from app.compute import resolve
+    from app.compute import configure_threads, resolve
     from app.models import resolve_model_dir
 
     folder = Path(args.model) if args.model else resolve_model_dir()
@@ -46,6 +46,7 @@ def load_engine(args: argparse.Namespace):
     device, dtype = resolve(args.device or "auto", args.dtype or "auto")
     if args.device and args.device != device:
         return fail(f"device {args.device!r} is not available here; use {device}.", 2)
+    configure_threads(device)
     try:
         return engine.load_model(folder, device=device, dtype=args.dtype or dtype)
     except engine.EngineError as err:

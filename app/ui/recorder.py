@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 def load_model(path: Path, device: str, dtype: Any) -> Any:
     import engine  # torch and the model code load only when a model is wanted
+    from app.compute import configure_threads
 
+    configure_threads(device)
     return engine.load_model(path, device=device, dtype=dtype)
 
 
