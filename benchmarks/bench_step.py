@@ -21,17 +21,17 @@ import numpy as np
 import torch
 
 SHAPES = {
-    "tiny": dict(),
-    "mid": dict(
-        enc_dim=512, enc_layers=8, enc_heads=8, enc_kv_heads=8, enc_head_dim=64, enc_hidden=2048,
-        enc_window=750, dec_dim=1024, dec_layers=8, dec_heads=16, dec_kv_heads=4, dec_head_dim=64,
-        dec_hidden=3072, dec_window=8192, n_words=30_000,
-    ),
-    "full": dict(
-        enc_dim=1280, enc_layers=32, enc_heads=32, enc_kv_heads=32, enc_head_dim=64,
-        enc_hidden=5120, enc_window=750, dec_dim=3072, dec_layers=26, dec_heads=32,
-        dec_kv_heads=8, dec_head_dim=128, dec_hidden=9216, dec_window=8192, n_words=130_072,
-    ),
+    "tiny": {},
+    "mid": {
+        "enc_dim": 512, "enc_layers": 8, "enc_heads": 8, "enc_kv_heads": 8, "enc_head_dim": 64, "enc_hidden": 2048,
+        "enc_window": 750, "dec_dim": 1024, "dec_layers": 8, "dec_heads": 16, "dec_kv_heads": 4, "dec_head_dim": 64,
+        "dec_hidden": 3072, "dec_window": 8192, "n_words": 30_000,
+    },
+    "full": {
+        "enc_dim": 1280, "enc_layers": 32, "enc_heads": 32, "enc_kv_heads": 32, "enc_head_dim": 64,
+        "enc_hidden": 5120, "enc_window": 750, "dec_dim": 3072, "dec_layers": 26, "dec_heads": 32,
+        "dec_kv_heads": 8, "dec_head_dim": 128, "dec_hidden": 9216, "dec_window": 8192, "n_words": 130_072,
+    },
 }
 
 
