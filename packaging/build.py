@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     if check.returncode != 0:
         print(f"the built app does not start:\n{check.stderr}", file=sys.stderr)
         return 1
-    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
     print(f"{check.stdout.strip()}\nbuilt {folder} ({size / 2**20:.0f} MiB)")
     if args.archive:
         version = check.stdout.split()[1]
