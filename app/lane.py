@@ -24,8 +24,9 @@ MAP_HISTORY = 60 * RATE  # model samples of breakpoints kept for stamping late t
 
 
 class Lane:
-    def __init__(self, config, source, stream) -> None:
+    def __init__(self, config, source, stream, offset: float = 0.0) -> None:
         self.config = config
+        self.offset = offset  # seconds from the pipeline's start to this source's clock zero
         self.label = config.label
         self.source = source
         self._pending: deque[tuple[int, np.ndarray]] = deque()  # (source sample, audio)
@@ -75,7 +76,7 @@ class Lane:
         drop = self._pending_n - round(KEEP_AFTER_SKIP_S * RATE)
         first = self._pending[0][0]
         taken = self._take(drop)
-        emit_gap(Gap(self.label, first / RATE, taken.size / RATE, "skip"))
+        emit_gap(Gap(self.label, first / RATE + self.offset, taken.size / RATE, "skip"))
 
     def _take(self, n: int) -> np.ndarray:
         """The oldest ``n`` waiting samples (fewer if fewer wait), noting clock jumps."""
@@ -136,7 +137,7 @@ class Lane:
             if m > x:
                 break
             base_model, base_src = m, s
-        return (base_src + x - base_model) / RATE
+        return (base_src + x - base_model) / RATE + self.offset
 
     def _events(self, pieces) -> list[TextEvent]:
         now = time.time()

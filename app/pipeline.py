@@ -83,6 +83,7 @@ class LivePipeline:
         self._thread: threading.Thread | None = None
         self._paused = False
         self._last_status = 0.0
+        self._t0 = 0.0  # monotonic time of start(): sources added later begin there
 
     # -- control, from any thread -------------------------------------------------------------
 
@@ -98,6 +99,7 @@ class LivePipeline:
         """Open every source and start the worker; raises SourceUnavailable if none opens."""
         if self._thread is not None:
             raise RuntimeError("the pipeline was already started")
+        self._t0 = time.monotonic()
         self._lanes = self._open_lanes(self._configs)
         if not self._lanes:
             raise SourceUnavailable("no audio source could be opened; check the source settings.")
@@ -203,7 +205,7 @@ class LivePipeline:
             lane.add_audio(item)
         elif isinstance(item, Gap):
             if item.reason != "paused":  # a pause is the user's choice, not lost audio
-                self._emit_gap(Gap(lane.label, item.t, item.duration, item.reason))
+                self._emit_gap(Gap(lane.label, item.t + lane.offset, item.duration, item.reason))
         elif isinstance(item, SourceError):
             lane.error = item.reason
             self._emit_error(lane.label, f"{item.device}: {item.reason}")
@@ -264,7 +266,9 @@ class LivePipeline:
         if not opened:
             return []
         streams = self.model.streams([self.delay_ms] * len(opened))
-        return [Lane(c, src, st) for (c, src), st in zip(opened, streams, strict=True)]
+        # A source opened while others run starts its clock now, not at the session's start.
+        offset = time.monotonic() - self._t0 if self._lanes else 0.0
+        return [Lane(c, src, st, offset) for (c, src), st in zip(opened, streams, strict=True)]
 
     def _do_pause(self, paused: bool) -> None:
         if paused == self._paused:

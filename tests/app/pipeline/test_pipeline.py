@@ -138,3 +138,17 @@ def test_failing_callback_does_not_stop_captioning(model, chirp_files):
 def test_bad_delay(model):
     with pytest.raises(ValueError):
         LivePipeline(model, [], delay_ms=100)
+
+
+def test_source_added_later_starts_at_the_sessions_now(model, chirp_files, rec):
+    (a, _), (b, audio_b) = chirp_files
+    pipeline = LivePipeline(model, [SourceConfig(str(a), "Me")], realtime_files=True,
+                            **rec.callbacks())
+    pipeline.start()
+    time.sleep(1.0)
+    pipeline.set_sources([SourceConfig(str(a), "Me"), SourceConfig(str(b), "Them")])
+    assert pipeline.wait(30)
+    late = [e for e in rec.text if e.source == "Them"]
+    assert late, "the added source should be captioned"
+    assert min(e.start for e in late) >= 1.0
+    assert rec.joined("Them") == model.transcribe(audio_b).text
