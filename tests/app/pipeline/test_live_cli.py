@@ -32,9 +32,15 @@ def env(tmp_path):
     return e
 
 
-def wait_for_capture_start(proc: subprocess.Popen) -> None:
-    time.sleep(2.0)  # model load and stream start in the child; playback must come after
-    assert proc.poll() is None, proc.stderr.read()
+def wait_for_capture_start(proc: subprocess.Popen, env: dict) -> None:
+    """Playback must come after capture starts: the child creates its session right before."""
+    sessions = Path(env["VOXCAP_DATA_DIR"]) / "sessions"
+    deadline = time.monotonic() + 60
+    while not any(sessions.glob("*/journal.jsonl")):
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, "voxcap live did not start within a minute"
+        time.sleep(0.1)
+    time.sleep(1.0)  # the sources open just after the session
 
 
 def cues_of(path: Path) -> list[srt.Subtitle]:
@@ -48,7 +54,7 @@ def test_system_audio_to_srt(pulse_server, speech_wav, model_dir, env, tmp_path)
     out = tmp_path / "live.srt"
     proc = voxcap("live", "--model", str(model_dir), "--source", "system", "--seconds", "9",
                   "-o", str(out), env=env)
-    wait_for_capture_start(proc)
+    wait_for_capture_start(proc, env)
     player = play(speech_wav, "voxcap_test")
     assert player.wait(20) == 0
     _, err = proc.communicate(timeout=60)
@@ -81,7 +87,7 @@ def test_two_sources_labelled_apart(pulse_server, mic_is_default, speech_wav, ch
     out = tmp_path / "both.vtt"
     proc = voxcap("live", "--model", str(model_dir), "--source", "both", "--seconds", "8",
                   "-o", str(out), env=env)
-    wait_for_capture_start(proc)
+    wait_for_capture_start(proc, env)
     players = [play(speech_wav, "voxcap_test"), play(chirp_files[0][0], mic_is_default)]
     assert all(p.wait(20) == 0 for p in players)
     _, err = proc.communicate(timeout=60)
