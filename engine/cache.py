@@ -50,8 +50,11 @@ class RingKV:
         is attended to, masked.
         """
         T = qpos.shape[1]
-        self._used = self.size if high is None else min(high, self.size)
         self._concat = T > self.slack + 1
+        # Slots holding keys when attention reads: before the chunk for the concatenating path,
+        # after its writes otherwise.
+        written = None if high is None else high - T if self._concat else high
+        self._used = self.size if written is None else max(0, min(written, self.size))
         self._write_from = max(0, T - self.size)
         kept = qpos[:, self._write_from :]
         self._write_slots = kept % self.size

@@ -1,9 +1,8 @@
 """Building blocks shared by the audio encoder and the text decoder.
 
-RMSNorm, interleaved (GPT-J pair) rotary embedding with float64 angles, grouped-query attention
-over a ring-buffer KV cache, and the SwiGLU feed-forward. Reference: transformers
-``MistralRMSNorm`` / ``MistralAttention`` / ``MistralMLP`` (which use the permuted, rotate-half
-weight layout; we run the Mistral checkpoint's interleaved layout as it is).
+RMSNorm, rotary embedding with float64 angles, grouped-query attention over a ring-buffer KV
+cache, and the SwiGLU feed-forward. Reference: transformers ``MistralRMSNorm`` /
+``MistralAttention`` / ``MistralMLP``, including its rotate-half layout of q/k.
 """
 from __future__ import annotations
 
@@ -47,11 +46,13 @@ def rope_tables(
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate consecutive pairs (x0, x1), (x2, x3), ... of x (B, H, T, hd)."""
-    pairs = x.unflatten(-1, (-1, 2))  # (B, H, T, hd/2, 2)
-    x0, x1 = pairs[..., 0], pairs[..., 1]
-    out = torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1)
-    return out.flatten(-2)
+    """Rotate x (B, H, T, hd) by the rotate-half convention: dimension i pairs with i + hd/2.
+
+    The checkpoint's q/k rows are permuted into this layout at load time (see weights.py), so
+    every dot product sums its terms in the same order as the reference implementation.
+    """
+    x1, x2 = x.chunk(2, dim=-1)
+    return torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
 
 
 class Attention(nn.Module):

@@ -107,6 +107,7 @@ def load_weights(
     full-precision model never exists in memory at once.
     """
     scales = {n[: -len("weight")] + "scale" for n in int8}
+    heads = _rope_heads(net)
     expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
     if not path.is_file():
         raise CheckpointError(
@@ -134,7 +135,7 @@ def load_weights(
                     f"{path}: tensor {key!r} has shape {list(shape)} but params.json implies "
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
-            tensor = _read(f, key, path).to(device=device)
+            tensor = _rotate_half_rows(name, _read(f, key, path).to(device=device), heads)
             if name in int8:
                 state[name], scale = quantize_rows(tensor)
                 state[name[: -len("weight")] + "scale"] = scale.to(dtype)
@@ -147,6 +148,27 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+def _rope_heads(net: VoxtralNet) -> dict[str, int]:
+    """Heads of each rotated projection, by module name prefix."""
+    out = {}
+    for tower_name in ("encoder", "decoder"):
+        c = getattr(net, tower_name).config
+        out[f"{tower_name}.wq"], out[f"{tower_name}.wk"] = c.n_heads, c.n_kv_heads
+    return out
+
+
+def _rotate_half_rows(name: str, w: torch.Tensor, heads: dict[str, int]) -> torch.Tensor:
+    """Mistral stores q/k rows (and the encoder's q bias) as interleaved RoPE pairs; permute each
+    head's rows to the rotate-half layout, the reference's, so attention sums in its order."""
+    tower, _, rest = name.partition(".")
+    kind = rest.rsplit(".", 2)[-2] if rest.count(".") >= 2 else ""
+    if kind not in ("wq", "wk") or ".attention." not in name:
+        return w
+    n = heads[f"{tower}.{kind}"]
+    rows = w.shape[0]
+    return w.reshape(n, rows // n // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape).contiguous()
 
 
 def _read(f, key: str, path: Path) -> torch.Tensor:

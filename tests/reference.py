@@ -93,7 +93,11 @@ def reference_model(folder: Path, dtype: torch.dtype = torch.float32):
     assert not unexpected, unexpected
     assert set(missing) <= {"model.time_embedding.inv_freq"}, missing
     model.generation_config.eos_token_id = None  # live streams never stop at EOS
-    return model.to(dtype).eval()
+    # Only the weights take the model dtype: loading in bf16 keeps the rotary frequencies in
+    # float32, and a blanket .to(dtype) would round them to bf16.
+    for param in model.parameters():
+        param.data = param.data.to(dtype)
+    return model.eval()
 
 
 def reference_features(padded_audio: np.ndarray) -> torch.Tensor:

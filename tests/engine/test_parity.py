@@ -78,3 +78,33 @@ def test_logits_tokens_and_features_match_transformers(pair, delay_ms):
     # transformers stops one short: it never predicts after the last padded position.
     assert generated[0, len(prompt) :].tolist() == tokens[:-1]
     assert len(set(tokens)) >= 4, "random weights too weak: tokens must vary for parity to mean much"
+
+
+@pytest.mark.parametrize("delay_ms", DELAYS)
+def test_bf16_logits_are_bit_identical_to_transformers_generate(tmp_path_factory, delay_ms):
+    """Live in bf16 (80 ms at a time), while neither sliding window has wrapped, every step's
+    logits equal transformers' generate bit for bit. Once a ring buffer wraps its keys are
+    summed in ring order rather than time order, and encoder catch-up computes many frames in
+    one product: both may change the last bits, never the tokens (tested elsewhere)."""
+    folder = write_checkpoint(tmp_path_factory.mktemp("bf16"), enc_window=2000, dec_window=2000,
+                              dec_kv_heads=2, dtype="bfloat16")
+    model = engine.load_model(folder, dtype=torch.bfloat16)
+    ref = reference_model(folder, torch.bfloat16)
+    audio = chirp(6.0, seed=delay_ms)
+    prompt = model.tokenizer.prompt(delay_ms)
+    mel = reference_features(padded_stream(model, audio, delay_ms)).to(torch.bfloat16)
+    with torch.no_grad():
+        out = ref.generate(input_ids=torch.tensor([prompt]), input_features=mel,
+                           num_delay_tokens=delay_ms // 80, output_logits=True,
+                           return_dict_in_generate=True)
+    expect = torch.stack(out.logits)[:, 0].float()
+    stream, rows = model.stream(delay_ms), []
+    stream.logits_hook = rows.append
+    for at in range(0, audio.size, 1280):
+        stream.feed(audio[at : at + 1280])
+    live = len(rows) - 1  # decoder steps taken live (the first row is the whole prompt)
+    assert live >= 40
+    first = len(prompt) - 1
+    ours = torch.cat(rows)[first : first + live]
+    assert torch.equal(ours, expect[:live])
+    assert out.sequences[0, len(prompt) : len(prompt) + live].tolist() == stream.tokens[:live]
