@@ -3,7 +3,8 @@
 Reads ``params.json`` (sizes), ``tekken.json`` (tokenizer) and ``consolidated.safetensors``
 (weights, memory-mapped). Modules are built on the ``meta`` device, every tensor's name and shape
 is checked against the config before anything runs, and each tensor goes straight from the
-mapped file to its device and dtype (``load_state_dict(assign=True)``).
+mapped file to its device and dtype (``load_state_dict(assign=True)``). On the way, q/k rows are
+permuted from Mistral's interleaved RoPE pairs to the rotate-half layout (spec section 2).
 """
 from __future__ import annotations
 
@@ -162,9 +163,8 @@ def _rope_heads(net: VoxtralNet) -> dict[str, int]:
 def _rotate_half_rows(name: str, w: torch.Tensor, heads: dict[str, int]) -> torch.Tensor:
     """Mistral stores q/k rows (and the encoder's q bias) as interleaved RoPE pairs; permute each
     head's rows to the rotate-half layout, the reference's, so attention sums in its order."""
-    tower, _, rest = name.partition(".")
-    kind = rest.rsplit(".", 2)[-2] if rest.count(".") >= 2 else ""
-    if kind not in ("wq", "wk") or ".attention." not in name:
+    tower, *_, kind, _leaf = name.split(".")  # e.g. decoder.layers.3.attention.wq.weight
+    if ".attention." not in name or kind not in ("wq", "wk"):
         return w
     n = heads[f"{tower}.{kind}"]
     rows = w.shape[0]
