@@ -7,9 +7,22 @@ from pathlib import Path
 from typing import TextIO
 
 
-def fail(message: str, code: int = 1) -> int:
-    print(f"voxcap: {message}", file=sys.stderr)
+def fail(message: str, code: int = 1, command: str | None = None) -> int:
+    """One line on stderr, ``voxcap[ COMMAND]: message``; returns the exit code."""
+    print(f"voxcap{' ' + command if command else ''}: {message}", file=sys.stderr)
     return code
+
+
+def output_format(fmt: str | None, output: str | Path | None) -> str | None:
+    """The export format: as given, else from the output's suffix, else txt when printing.
+
+    None when an output file's suffix names no format (the caller asks for --format).
+    """
+    from app.transcript import format_for_path
+
+    if fmt:
+        return fmt
+    return format_for_path(output) if output is not None else "txt"
 
 
 def _delay(text: str) -> int:

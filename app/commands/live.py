@@ -13,9 +13,15 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from app.commands.common import add_model_options, fail, load_engine, write_output
+from app.commands.common import (
+    add_model_options,
+    fail,
+    load_engine,
+    output_format,
+    write_output,
+)
 from app.events import SourceStatus
-from app.transcript import FORMATS, SegmentChange, StorageError, export, format_for_path
+from app.transcript import FORMATS, SegmentChange, StorageError, export
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from app.pipeline import LivePipeline
     from app.transcript import create_session
 
-    if args.output and not (args.format or format_for_path(args.output)):
+    fmt = output_format(args.format, args.output)
+    if fmt is None:
         return fail(f"cannot tell the format of {args.output}; add --format.", 2)
     prefs = app_settings.load().sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
@@ -81,7 +88,6 @@ def run(args: argparse.Namespace) -> int:
     view.close()
     transcript.close()
     if code == 0 and args.output:
-        fmt = args.format or format_for_path(args.output)
         code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
     return code or (1 if errors and not transcript.segments else 0)
 

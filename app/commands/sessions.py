@@ -10,13 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+from app.commands.common import fail, output_format
 from app.transcript import (
     FORMATS,
     SessionNotFound,
     delete_session,
     export,
     find_session,
-    format_for_path,
     list_sessions,
     load_segments,
     rename_session,
@@ -96,14 +96,12 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    fmt = args.format
-    if fmt is None and args.output is not None:
-        fmt = format_for_path(args.output)
-        if fmt is None:
-            return _fail(f"cannot tell the format from '{args.output.name}'; "
-                         f"add --format {'|'.join(FORMATS)}", 2)
+    fmt = output_format(args.format, args.output)
+    if fmt is None:
+        return _fail(f"cannot tell the format from '{args.output.name}'; "
+                     f"add --format {'|'.join(FORMATS)}", 2)
     info = find_session(args.id)
-    text = export(load_segments(info.id), fmt or "txt", labels=args.labels,
+    text = export(load_segments(info.id), fmt, labels=args.labels,
                   timestamps=args.timestamps, title=info.name)
     if args.output is None:
         sys.stdout.write(text)
@@ -112,7 +110,7 @@ def _export(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
-    print(f"wrote {args.output} ({fmt or 'txt'}, session {info.id})", file=sys.stderr)
+    print(f"wrote {args.output} ({fmt}, session {info.id})", file=sys.stderr)
     return 0
 
 
@@ -132,8 +130,7 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"voxcap sessions: {message}", file=sys.stderr)
-    return code
+    return fail(message, code, "sessions")
 
 
 def _when(wall: float) -> str:

@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands.common import add_model_options, fail, load_engine, write_output
-from app.transcript import FORMATS, export, format_for_path, segments_from_pieces
+from app.commands.common import add_model_options, fail, load_engine, output_format, write_output
+from app.transcript import FORMATS, export, segments_from_pieces
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,8 @@ def run(args: argparse.Namespace) -> int:
     from app.audio.load import load_audio
     from app.audio.source import SourceUnavailable
 
-    fmt = args.format or (format_for_path(args.output) if args.output else None) or "txt"
+    # An output file whose suffix names no format gets plain text, like printing does.
+    fmt = output_format(args.format, args.output) or "txt"
     try:
         audio = load_audio(args.file)
     except SourceUnavailable as err:
