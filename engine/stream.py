@@ -116,6 +116,9 @@ class Stream:
         self.prompt = model.tokenizer.prompt(delay_ms)
         self._right_pad_tokens = model.tokenizer.right_pad_tokens(delay_ms)
         self._left = cfg.n_left_pad_tokens * self._spt
+        # Position m reads mel frames up to 8m + 7, whose window ends 200 samples past the last:
+        # samples [.., 1280 m + _first_stop), so position 0 needs _first_stop samples (1320).
+        self._first_stop = model.mel.span(0, self._mpt)[1]
         self._buf = np.zeros(self._left, dtype=np.float32)  # padded-stream samples still needed
         self._buf_start = 0  # padded-stream index of _buf[0]
         self._total = self._left  # padded-stream samples received
@@ -197,10 +200,7 @@ class Stream:
         """How many decoder positions have their audio (all of them once finished)."""
         if self._end is not None:
             return self._end // self._spt
-        # Position m reads mel frames up to 8m + 7, whose window ends 200 samples after 160 of
-        # them: samples [.., 1280 (m + 1) + 40).
-        _, stop = self.model.mel.span(0, self._mpt)
-        return max(0, (self._total - stop) // self._spt + 1)
+        return max(0, (self._total - self._first_stop) // self._spt + 1)
 
     def to_encode(self) -> int:
         """Positions ready for the encoder now: the whole prompt at once, then any number."""
