@@ -1,0 +1,1 @@
+"""The live pipeline: sources -> lanes (clock, waiting audio) -> one backend -> timed text."""
