@@ -1,0 +1,1 @@
+"""The live pipeline and the backends it drives."""
