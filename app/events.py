@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+SAMPLE_RATE = 16000  # Hz: every source delivers, and every backend takes, 16 kHz mono
+
 
 @dataclass(frozen=True)
 class AudioChunk:

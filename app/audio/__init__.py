@@ -42,10 +42,10 @@ stamping happen in ``read``.
 """
 from __future__ import annotations
 
-from app.audio.convert import SAMPLE_RATE
 from app.audio.factory import DeviceInfo, Inventory, list_devices, open_source
 from app.audio.level import Level
 from app.audio.source import EndOfStream, Item, Source, SourceError, SourceUnavailable
+from app.events import SAMPLE_RATE
 
 __all__ = [
     "SAMPLE_RATE",

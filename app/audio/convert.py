@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-from app.events import AudioChunk, Gap
-
-SAMPLE_RATE = 16000  # what every source delivers
+from app.events import SAMPLE_RATE, AudioChunk, Gap
 
 
 class Converter:

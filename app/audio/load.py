@@ -7,8 +7,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from app.audio.convert import SAMPLE_RATE
 from app.audio.source import SourceUnavailable
+from app.events import SAMPLE_RATE
 
 
 def load_audio(path: str | Path) -> np.ndarray:

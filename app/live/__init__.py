@@ -1,1 +1,1 @@
-"""The live pipeline and the backends it drives."""
+"""The live pipeline: sources -> lanes (clock, waiting audio) -> one backend -> timed text."""
