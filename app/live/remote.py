@@ -20,13 +20,16 @@ import numpy as np
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-RATE = 16000  # samples per second both servers take
-STEP_S = 0.08  # one decoder step of audio: one vLLM delta each
+from app.events import SAMPLE_RATE
+from app.live.backend import BackendError
+
+STEP_SAMPLES = 1280  # one decoder step of audio (80 ms): one vLLM delta each
+STEP_S = STEP_SAMPLES / SAMPLE_RATE
 CONNECT_TIMEOUT_S = 10.0
 MAX_FRAME_BYTES = 4 * 2**20  # a frame larger than this is not the protocol
 
 
-class RemoteError(Exception):
+class RemoteError(BackendError):
     """A remote engine failed in a way the user can act on; ``str()`` says what and what to do.
 
     ``kind`` sorts the causes for callers that react differently: ``"address"`` (the URL is not
@@ -75,6 +78,7 @@ def open_socket(url: str, key: str | None, timeout: float = CONNECT_TIMEOUT_S) -
             close_timeout=2.0,
             max_size=MAX_FRAME_BYTES,
             proxy=None,  # a desktop's proxy settings must not carry audio elsewhere
+            legacy=True,  # the connection itself: the stream's thread owns and closes it
         )
     except InvalidURI:
         raise RemoteError("address", f"{url} is not a websocket address; "

@@ -26,11 +26,13 @@ from typing import Protocol
 
 import numpy as np
 
-from app.live.remote import RATE, STEP_S, Delta, Done, RemoteError
+from app.events import SAMPLE_RATE
+from app.events import Piece
+from app.live.remote import STEP_S, STEP_SAMPLES, Delta, Done, RemoteError
 
 log = logging.getLogger(__name__)
 
-STEP = round(STEP_S * RATE)  # samples per decoder step
+STEP = STEP_SAMPLES
 BACKOFF_S = (0.5, 10.0)  # first wait before reconnecting, the longest one
 RECEIVE_POLL_S = 0.5  # how often a blocked receive looks whether the stream ends
 KEEP_AFTER_SKIP_S = 0.5  # the newest audio kept when skipping, so captions are current
@@ -47,15 +49,6 @@ class Session(Protocol):
     def end_audio(self) -> None: ...
     def receive(self, timeout: float | None = None) -> Delta | Done | None: ...
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Piece:
-    """Text with the stream audio it describes, seconds (as ``engine.Piece``)."""
-
-    text: str
-    start: float
-    end: float
 
 
 @dataclass
@@ -107,6 +100,7 @@ class RemoteStream:
         self._gen = _Generation()
         self._out: list[Piece] = []
         self._gaps: list[tuple[float, float, str]] = []
+        self._new_steps = 0  # decoder steps answered since take_steps
         self._closing = False
         self._stopped = threading.Event()
         self._received_error: RemoteError | None = None
@@ -123,16 +117,16 @@ class RemoteStream:
 
     @property
     def audio_time(self) -> float:
-        return self._appended / RATE
+        return self._appended / SAMPLE_RATE
 
     @property
     def lag_seconds(self) -> float:
         """Audio handed in that the server has not answered yet (its delay included)."""
         with self._cv:
             if self._gen.steps == 0 and self._gen.untimed_end:
-                return max(0.0, self._appended / RATE - self._gen.untimed_end)
-            return (self._appended - self._gen.answered()) / RATE if self._gen.runs else (
-                self._outbox_n / RATE)
+                return max(0.0, self._appended / SAMPLE_RATE - self._gen.untimed_end)
+            return (self._appended - self._gen.answered()) / SAMPLE_RATE if self._gen.runs else (
+                self._outbox_n / SAMPLE_RATE)
 
     def append(self, samples: np.ndarray) -> None:
         """float32 16 kHz mono samples, shape (n,); queued for the sender, never blocks."""
@@ -154,20 +148,30 @@ class RemoteStream:
             out, self._out = self._out, []
         return out
 
+    def take_steps(self) -> int:
+        """Decoder steps answered since the last call (empty ones included)."""
+        with self._cv:
+            steps, self._new_steps = self._new_steps, 0
+        return steps
+
     def take_gaps(self) -> list[tuple[float, float, str]]:
         """(stream seconds, duration seconds, reason) of audio that was never transcribed."""
         with self._cv:
             gaps, self._gaps = self._gaps, []
         return gaps
 
-    def finish(self, timeout: float = 30.0) -> list[Piece]:
-        """End the audio and wait (at most ``timeout`` s) for the last words; then close."""
+    def finish(self, timeout: float = 30.0) -> None:
+        """End the audio and wait (at most ``timeout`` s) for the last words, then close.
+
+        The last words are then in :meth:`take_output`; audio the server did not answer in
+        time is in :meth:`take_gaps`.
+        """
         with self._cv:
             self._closing = True
             self._cv.notify_all()
         self._thread.join(timeout)
         self.close()
-        return self.take_output()
+        self._thread.join(RECEIVE_POLL_S * 4)
 
     def close(self) -> None:
         """Stop at once; what the server has not answered is dropped."""
@@ -212,6 +216,11 @@ class RemoteStream:
         receiver.start()
         try:
             return self._serve(session)
+        except RemoteError as exc:
+            # A send that failed on a closed socket says less than what the server sent last
+            # (a processing_error before it closed): report the receiver's reason when it has one.
+            receiver.join(RECEIVE_POLL_S * 4)
+            raise self._received_error or exc from None
         finally:
             session.close()
             receiver.join(RECEIVE_POLL_S * 4)
@@ -247,7 +256,7 @@ class RemoteStream:
         )
 
     def _inflight(self) -> float:
-        return (self._gen.sent - min(self._gen.steps * STEP, self._gen.sent)) / RATE
+        return (self._gen.sent - min(self._gen.steps * STEP, self._gen.sent)) / SAMPLE_RATE
 
     def _sendable(self) -> list[np.ndarray]:
         """Take waiting audio into the generation (under the lock), noting clock jumps."""
@@ -265,7 +274,7 @@ class RemoteStream:
             gen.runs.append((gen.sent, src))
         gen.sent += audio.size
         self._resend.append((src, audio))
-        while self._resend and self._resend[-1][0] - self._resend[0][0] > RESEND_S * RATE:
+        while self._resend and self._resend[-1][0] - self._resend[0][0] > RESEND_S * SAMPLE_RATE:
             self._resend.popleft()
 
     def _new_generation(self, session: Session) -> None:
@@ -309,25 +318,27 @@ class RemoteStream:
                 log.info("the server ended a generation on its own; starting a new one")
             return
         if event.steps == 0:  # untimed (Mistral): it covers up to the audio sent, less the delay
-            end = max(gen.untimed_end, gen.stream_sample(gen.sent) / RATE - self.delay_s)
+            end = max(gen.untimed_end, gen.stream_sample(gen.sent) / SAMPLE_RATE - self.delay_s)
+            self._new_steps += round(end / STEP_S) - round(gen.untimed_end / STEP_S)
             if event.text:
                 self._out.append(Piece(event.text, gen.untimed_end, end))
             gen.untimed_end = end
             return
         g = gen.steps * STEP
         gen.steps += event.steps
+        self._new_steps += event.steps
         if event.text and gen.runs:
-            start = gen.stream_sample(g) / RATE
+            start = gen.stream_sample(g) / SAMPLE_RATE
             self._out.append(Piece(event.text, start, start + event.steps * STEP_S))
 
     # -- faults -------------------------------------------------------------------------------
 
     def _skip_if_behind(self) -> None:
         """Past ``max_lag_s`` behind, drop the oldest waiting audio (a "skip" gap)."""
-        waiting = self._outbox_n / RATE + self._inflight()
+        waiting = self._outbox_n / SAMPLE_RATE + self._inflight()
         if waiting <= self.max_lag_s:
             return
-        drop = self._outbox_n - round(KEEP_AFTER_SKIP_S * RATE)
+        drop = self._outbox_n - round(KEEP_AFTER_SKIP_S * SAMPLE_RATE)
         if drop > 0:
             self._drop_outbox(drop, "skip")
 
@@ -341,7 +352,7 @@ class RemoteStream:
                 audio = audio[:keep]
             taken += audio.size
         self._outbox_n -= taken
-        self._gaps.append((first / RATE, taken / RATE, reason))
+        self._gaps.append((first / SAMPLE_RATE, taken / SAMPLE_RATE, reason))
 
     def _drop_unanswered(self, reason: str) -> None:
         """Audio sent but not answered, and audio waiting: a gap (the connection is gone)."""
@@ -351,7 +362,7 @@ class RemoteStream:
                 start = gen.answered()
                 end = gen.stream_sample(gen.sent)
                 if end > start:
-                    self._gaps.append((start / RATE, (end - start) / RATE, reason))
+                    self._gaps.append((start / SAMPLE_RATE, (end - start) / SAMPLE_RATE, reason))
                 gen.steps = -(-gen.sent // STEP)  # nothing more will come for it
             if self._outbox:
                 self._drop_outbox(self._outbox_n, reason)

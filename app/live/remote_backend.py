@@ -1,0 +1,147 @@
+"""A remote engine behind the pipeline's :class:`~app.live.backend.Backend` protocol.
+
+Each stream the pipeline opens is one :class:`~app.live.remote_stream.RemoteStream`: its own
+websocket session (two sources are two server sessions), its own sender and receiver threads.
+So ``push`` and ``advance`` never wait on the network: audio is queued for the stream's sender,
+and what the server answered is read by ``take``. Only ``finish`` waits, a bounded time, for the
+last words. The backend's status is its streams' worst: failed, reconnecting, starting, ready.
+
+:func:`vllm_backend` and :func:`mistral_backend` build one for each service.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from app.live.backend import (
+    BackendError,
+    BackendState,
+    BackendStatus,
+    Capabilities,
+    StreamId,
+    Taken,
+)
+from app.live.remote import STEP_SAMPLES
+from app.live.remote_stream import RemoteStream, Session
+
+FINISH_TIMEOUT_S = 30.0  # longest wait for a server's last words when a stream ends
+DELAY_MIN_MS, DELAY_MAX_MS, DELAY_STEP_MS = 80, 2400, 80
+_WORST_FIRST = ("error", "reconnecting", "connecting")
+_STATES = {"error": BackendState.FAILED, "reconnecting": BackendState.RECONNECTING,
+           "connecting": BackendState.STARTING}
+
+
+class RemoteBackend:
+    """Streams on a server. ``session_for(delay_ms)`` makes an unopened session per stream."""
+
+    def __init__(self, session_for: Callable[[int], Session], *, fixed_delay_ms: int | None,
+                 step_timing: bool, max_lag_s: float = 4.0,
+                 wakeup: threading.Event | None = None, one_generation_per_session: bool = False,
+                 finish_timeout_s: float = FINISH_TIMEOUT_S) -> None:
+        self._session_for = session_for
+        self._capabilities = Capabilities(STEP_SAMPLES, fixed_delay_ms, False, step_timing)
+        self._max_lag_s = max_lag_s
+        self._wakeup = wakeup
+        self._one_per_session = one_generation_per_session
+        self._finish_timeout_s = finish_timeout_s
+        self._streams: dict[StreamId, RemoteStream] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    @property
+    def status(self) -> BackendStatus:
+        streams = list(self._streams.values())
+        for state in _WORST_FIRST:
+            for stream in streams:
+                if stream.state == state:
+                    return BackendStatus(_STATES[state], stream.error)
+        return BackendStatus(BackendState.READY)
+
+    def open(self, delay_ms: int) -> StreamId:
+        _check_delay(delay_ms)
+        delay = self._capabilities.fixed_delay_ms or delay_ms
+        stream = RemoteStream(
+            lambda: self._session_for(delay), delay_s=delay / 1000, max_lag_s=self._max_lag_s,
+            wakeup=self._wakeup, new_session_per_generation=self._one_per_session,
+        )
+        sid = StreamId(next(self._ids))
+        self._streams[sid] = stream
+        return sid
+
+    def push(self, stream: StreamId, samples: np.ndarray) -> None:
+        s = self._live(stream)
+        try:
+            s.append(samples)
+        except RuntimeError as exc:
+            raise BackendError(str(exc)) from None
+
+    def advance(self) -> None:
+        """Nothing to wait for: each stream's sender sends as audio arrives."""
+        for stream in self._streams.values():
+            if stream.state == "error":
+                raise BackendError(stream.error)
+
+    def take(self, stream: StreamId) -> Taken:
+        s = self._streams[stream]
+        lost = [(t, d) for t, d, _reason in s.take_gaps()]
+        return Taken(s.take_output(), s.take_steps(), lost)
+
+    def finish(self, stream: StreamId) -> None:
+        s = self._streams[stream]
+        if s.finished:
+            return
+        s.finish(self._finish_timeout_s)
+
+    def close(self, stream: StreamId) -> None:
+        s = self._streams.pop(stream, None)
+        if s is not None:
+            s.close()
+
+    def lag_seconds(self, stream: StreamId) -> float:
+        """Audio pushed into ``stream`` that the server has not answered, seconds."""
+        return self._streams[stream].lag_seconds
+
+    def _live(self, stream: StreamId) -> RemoteStream:
+        s = self._streams[stream]
+        if s.state == "error":
+            raise BackendError(s.error)
+        return s
+
+
+def _check_delay(delay_ms: int) -> None:
+    if not (DELAY_MIN_MS <= delay_ms <= DELAY_MAX_MS and delay_ms % DELAY_STEP_MS == 0):
+        raise ValueError(f"the delay must be {DELAY_MIN_MS} to {DELAY_MAX_MS} ms in steps of "
+                         f"{DELAY_STEP_MS}; got {delay_ms}")
+
+
+def vllm_backend(address: str, model: str, key: str | None, *, delay_ms: int | None = None,
+                 max_lag_s: float = 4.0, wakeup: threading.Event | None = None) -> RemoteBackend:
+    """Streams on a vLLM server. ``delay_ms``: the server's, when known (``probe_delay``)."""
+    from app.live.vllm import VllmSession
+
+    return RemoteBackend(
+        lambda _delay: VllmSession(address, model, key), fixed_delay_ms=delay_ms,
+        step_timing=True, max_lag_s=max_lag_s, wakeup=wakeup,
+    )
+
+
+def mistral_backend(key: str | None, model: str | None = None, *, url: str | None = None,
+                    max_lag_s: float = 4.0,
+                    wakeup: threading.Event | None = None) -> RemoteBackend:
+    """Streams on Mistral's API; each stream's delay is its own (a new delay: a new stream)."""
+    from app.live import mistral
+
+    def session(delay_ms: int) -> Session:
+        return mistral.MistralSession(key, model or mistral.DEFAULT_MODEL, delay_ms,
+                                      url or mistral.API_URL)
+
+    if not key:
+        session(480)  # raises the plain "needs an API key" error now, not on a thread
+    return RemoteBackend(session, fixed_delay_ms=None, step_timing=False, max_lag_s=max_lag_s,
+                         wakeup=wakeup, one_generation_per_session=True)

@@ -1,0 +1,25 @@
+"""Fixtures for the remote-engine tests: a fake realtime server, a keyring in memory."""
+from __future__ import annotations
+
+import pytest
+
+from tests.app.remote.fake_server import FakeServer
+
+
+@pytest.fixture
+def fake_vllm():
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch):
+    """A keyring that lives in this process only, chosen through the documented env variable."""
+    import keyring
+    import keyring.core
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.app.remote.memkeyring.MemoryKeyring")
+    keyring.core.init_backend()
+    yield keyring.get_keyring()
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
+    keyring.core.init_backend()
