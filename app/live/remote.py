@@ -56,6 +56,7 @@ class Done:
     """The end of one generation, asked for or not (the server's length limit)."""
 
     text: str
+    prompt_tokens: int | None = None  # vLLM's usage: the streaming prompt, which holds the delay
 
 
 def pcm16_base64(samples: np.ndarray) -> str:

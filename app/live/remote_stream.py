@@ -26,8 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.events import SAMPLE_RATE
-from app.events import Piece
+from app.events import SAMPLE_RATE, Piece
 from app.live.remote import STEP_S, STEP_SAMPLES, Delta, Done, RemoteError
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ import json
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
+from app.events import SAMPLE_RATE
 from app.live.remote import (
     Delta,
     Done,
@@ -29,6 +30,10 @@ from app.live.remote import (
 )
 
 REALTIME_PATH = "/v1/realtime"
+# The streaming prompt is BOS, the left padding, then one pad per 80 ms of delay (seen: 39
+# tokens at 480 ms, 45 at 960 ms), so a generation's prompt size tells the server's delay.
+PROMPT_TOKENS_WITHOUT_DELAY = 1 + 32
+PROBE_SECONDS = 0.25  # silence sent to learn the delay: the shortest useful generation
 
 _ERRORS = {  # server code -> (kind, what the user reads)
     "model_not_found": ("model", ("the server has no model named {model!r}; "
@@ -118,7 +123,9 @@ class VllmSession:
             if kind == "transcription.delta":
                 return Delta(_text(message, "delta"))
             if kind == "transcription.done":
-                return Done(_text(message, "text"))
+                usage = message.get("usage")
+                prompt = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+                return Done(_text(message, "text"), prompt if isinstance(prompt, int) else None)
             if kind == "error":
                 raise self._error(message)
             # session.created again, or events added in later versions: nothing to act on
@@ -161,3 +168,32 @@ def _closed(exc: ConnectionClosed) -> RemoteError:
     if code == 1012:
         return RemoteError("dropped", "the server restarted its engine; reconnecting")
     return RemoteError("dropped", "the connection to the server was lost")
+
+
+def delay_from_prompt(prompt_tokens: int) -> int | None:
+    """The server's delay in ms from a generation's prompt size; None when it does not fit."""
+    steps = prompt_tokens - PROMPT_TOKENS_WITHOUT_DELAY
+    return steps * 80 if 1 <= steps <= 30 else None
+
+
+def probe_delay(address: str, model: str, key: str | None, timeout: float = 30.0) -> int | None:
+    """The delay a vLLM server uses, learnt from one short generation of silence (ms).
+
+    None when the server does not say (no usage in its ``done``). RemoteError when the session
+    fails: unreachable, key refused, no such model.
+    """
+    session = VllmSession(address, model, key, timeout=min(timeout, 10.0))
+    session.open()
+    try:
+        session.start_generation()
+        session.send_audio(np.zeros(round(PROBE_SECONDS * SAMPLE_RATE), np.float32))
+        session.end_audio()
+        while True:
+            event = session.receive(timeout)
+            if event is None:
+                raise RemoteError("unreachable", f"the server did not answer in {timeout:.0f} s; "
+                                  "it may be overloaded")
+            if isinstance(event, Done):
+                return delay_from_prompt(event.prompt_tokens) if event.prompt_tokens else None
+    finally:
+        session.close()

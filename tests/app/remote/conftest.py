@@ -23,3 +23,16 @@ def memory_keyring(monkeypatch):
     yield keyring.get_keyring()
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     keyring.core.init_backend()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tmp_path_factory):
+    """One real vLLM server for the whole test session (guarded by ``vllm_server.API_KEY``)."""
+    from tests.app.remote import vllm_server as vs
+
+    if not vs.venv_python().exists():
+        pytest.skip(f"no vLLM venv at {vs.venv_python().parent.parent}; "
+                    "run scripts/install-vllm.sh")
+    server = vs.start_server(tmp_path_factory.mktemp("vllm"))
+    yield server
+    server.stop()

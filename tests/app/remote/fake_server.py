@@ -20,6 +20,7 @@ from websockets.sync.server import ServerConnection, serve
 
 STEP_BYTES = 1280 * 2  # one 80 ms step of PCM s16le
 DELAY_STEPS = 6
+USAGE = {"prompt_tokens": 33 + DELAY_STEPS}  # BOS, 32 left pads, the delay (as vLLM)
 
 
 def word(k: int) -> str:
@@ -85,6 +86,9 @@ class FakeServer:
             return _response(503)
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _response(401)
+        if self.flavour == "vllm" and request.path == "/v1/models":
+            models = [{"id": m, "object": "model"} for m in self.models]
+            return _response(200, json.dumps({"object": "list", "data": models}).encode())
         if self.flavour == "vllm" and not request.path.startswith("/v1/realtime"):
             return _response(404)
         return None
@@ -96,8 +100,9 @@ class FakeServer:
             _VllmSession(self, ws).run()
 
 
-def _response(status: int) -> Response:
-    return Response(status, "error", Headers([("Content-Length", "0")]), b"")
+def _response(status: int, body: bytes = b"") -> Response:
+    headers = Headers([("Content-Length", str(len(body))), ("Content-Type", "application/json")])
+    return Response(status, "OK" if status == 200 else "error", headers, body)
 
 
 class _VllmSession:
@@ -160,7 +165,7 @@ class _VllmSession:
             self.ws.send("<html>proxy error</html>")
         if f.fire("done_at_step", k):
             self.active = False  # audio after this is dropped until the next commit
-            self.ws.send(json.dumps({"type": "transcription.done", "text": "", "usage": {}}))
+            self.ws.send(json.dumps({"type": "transcription.done", "text": "", "usage": USAGE}))
             return True
         self.ws.send(json.dumps({"type": "transcription.delta", "delta": word(k)}))
         self.steps += 1
@@ -173,7 +178,7 @@ class _VllmSession:
         if not self.decode():
             return False
         self.active = False
-        self.ws.send(json.dumps({"type": "transcription.done", "text": "", "usage": {}}))
+        self.ws.send(json.dumps({"type": "transcription.done", "text": "", "usage": USAGE}))
         return True
 
     def error(self, code: str, text: str) -> bool:
@@ -208,7 +213,7 @@ class _MistralSession:
             elif kind == "input_audio.end":
                 self.pending += bytes(DELAY_STEPS * STEP_BYTES)
                 self.decode()
-                self.send({"type": "transcription.done", "text": "", "usage": {}})
+                self.send({"type": "transcription.done", "text": "", "usage": USAGE})
             else:
                 self.send({"type": "error", "error": {"message": f"unknown event {kind}",
                                                        "code": 3001}})

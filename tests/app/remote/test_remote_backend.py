@@ -1,14 +1,13 @@
 """The remote backend against a fake vLLM realtime server: timing, and every fault on demand."""
 from __future__ import annotations
 
-import logging
 import threading
 
 import pytest
 
 from app.live.backend import Backend, BackendError, BackendState
 from app.live.remote_backend import vllm_backend
-from tests.app.remote.fake_server import DELAY_STEPS, Faults, FakeServer, word
+from tests.app.remote.fake_server import DELAY_STEPS, FakeServer, Faults, word
 from tests.app.remote.helpers import noise, push_all, wait_until
 
 STEP = 0.08
