@@ -23,8 +23,8 @@ MODEL_NAME = "voxtral-tiny"
 API_KEY = "test-key-7f3a"  # the key the server is started with
 START_TIMEOUT_S = 420.0
 # head_dim 32 everywhere (the CPU backend's smallest); dims kept small for speed
-VLLM_SPEC = dict(enc_dim=64, enc_heads=2, enc_kv_heads=2, enc_head_dim=32,
-                 dec_dim=64, dec_heads=2, dec_kv_heads=1, dec_head_dim=32)
+VLLM_SPEC = {"enc_dim": 64, "enc_heads": 2, "enc_kv_heads": 2, "enc_head_dim": 32,
+                 "dec_dim": 64, "dec_heads": 2, "dec_kv_heads": 1, "dec_head_dim": 32}
 
 
 def venv_python() -> Path:
