@@ -14,6 +14,7 @@ carry no step count (``Delta.steps == 0``) and the caller times them by the audi
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
 
 import numpy as np
@@ -23,11 +24,16 @@ from app.events import SAMPLE_RATE
 from app.live.remote import Delta, Done, RemoteError, open_socket, parse_frame, pcm16_base64
 
 API_URL = "wss://api.mistral.ai/v1/audio/transcriptions/realtime"
+URL_ENV = "VOXCAP_MISTRAL_URL"  # another endpoint speaking the same protocol (tests, proxies)
 DEFAULT_MODEL = "voxtral-mini-transcribe-realtime-2602"
 PRIVACY_NOTE = (
     "Audio is sent to Mistral AI's servers over the internet to be transcribed; "
     "it does not stay on this computer."
 )
+
+
+def api_url() -> str:
+    return os.environ.get(URL_ENV) or API_URL
 
 
 class MistralSession:

@@ -121,27 +121,29 @@ def _check_delay(delay_ms: int) -> None:
 
 
 def vllm_backend(address: str, model: str, key: str | None, *, delay_ms: int | None = None,
-                 max_lag_s: float = 4.0, wakeup: threading.Event | None = None) -> RemoteBackend:
+                 max_lag_s: float = 4.0, wakeup: threading.Event | None = None,
+                 finish_timeout_s: float = FINISH_TIMEOUT_S) -> RemoteBackend:
     """Streams on a vLLM server. ``delay_ms``: the server's, when known (``probe_delay``)."""
     from app.live.vllm import VllmSession
 
     return RemoteBackend(
         lambda _delay: VllmSession(address, model, key), fixed_delay_ms=delay_ms,
-        step_timing=True, max_lag_s=max_lag_s, wakeup=wakeup,
+        step_timing=True, max_lag_s=max_lag_s, wakeup=wakeup, finish_timeout_s=finish_timeout_s,
     )
 
 
 def mistral_backend(key: str | None, model: str | None = None, *, url: str | None = None,
-                    max_lag_s: float = 4.0,
-                    wakeup: threading.Event | None = None) -> RemoteBackend:
+                    max_lag_s: float = 4.0, wakeup: threading.Event | None = None,
+                    finish_timeout_s: float = FINISH_TIMEOUT_S) -> RemoteBackend:
     """Streams on Mistral's API; each stream's delay is its own (a new delay: a new stream)."""
     from app.live import mistral
 
     def session(delay_ms: int) -> Session:
         return mistral.MistralSession(key, model or mistral.DEFAULT_MODEL, delay_ms,
-                                      url or mistral.API_URL)
+                                      url or mistral.api_url())
 
     if not key:
         session(480)  # raises the plain "needs an API key" error now, not on a thread
     return RemoteBackend(session, fixed_delay_ms=None, step_timing=False, max_lag_s=max_lag_s,
-                         wakeup=wakeup, one_generation_per_session=True)
+                         wakeup=wakeup, one_generation_per_session=True,
+                         finish_timeout_s=finish_timeout_s)

@@ -36,3 +36,11 @@ def vllm_server(tmp_path_factory):
     server = vs.start_server(tmp_path_factory.mktemp("vllm"))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def own_folders(tmp_path, monkeypatch):
+    """Settings and sessions in the test's own folders, never the user's."""
+    monkeypatch.setenv("VOXCAP_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("VOXCAP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("VOXCAP_API_KEY", raising=False)
