@@ -28,6 +28,7 @@ from app.live.remote import STEP_SAMPLES
 from app.live.remote_stream import RemoteStream, Session
 
 FINISH_TIMEOUT_S = 30.0  # longest wait for a server's last words when a stream ends
+ADVANCE_WAIT_S = 1.0  # longest wait in advance() for a stream's answers (a step's compute)
 DELAY_MIN_MS, DELAY_MAX_MS, DELAY_STEP_MS = 80, 2400, 80
 _WORST_FIRST = ("error", "reconnecting", "connecting")
 _STATES = {"error": BackendState.FAILED, "reconnecting": BackendState.RECONNECTING,
@@ -82,10 +83,14 @@ class RemoteBackend:
             raise BackendError(str(exc)) from None
 
     def advance(self) -> None:
-        """Nothing to wait for: each stream's sender sends as audio arrives."""
+        """Wait (bounded) until each stream's audio is answered, as a local step would take
+        its compute time: a slow server then shows as lag and real-time factor, and audio
+        waits in the pipeline, where the lag bound skips it as for the local engine."""
         for stream in self._streams.values():
             if stream.state == "error":
                 raise BackendError(stream.error)
+            if self._capabilities.step_timing and not stream.finished:
+                stream.wait_answered(ADVANCE_WAIT_S)
 
     def take(self, stream: StreamId) -> Taken:
         s = self._streams[stream]

@@ -142,6 +142,20 @@ class RemoteStream:
                 self._skip_if_behind()
                 self._cv.notify_all()
 
+    def wait_answered(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until the server has answered all it can: everything
+        handed in but its delay and two steps. True when it has; at once while the connection
+        is down, or for untimed (Mistral) answers, which come per word."""
+        slack = round((self.delay_s + 2 * STEP_S) * SAMPLE_RATE)
+
+        def answered() -> bool:
+            return (self.state not in ("connecting", "running") or self._stopped.is_set()
+                    or self._gen.steps == 0 and self._gen.untimed_end > 0
+                    or self._appended - self._gen.answered() <= slack)
+
+        with self._cv:
+            return self._cv.wait_for(answered, timeout) and self.state == "running"
+
     def take_output(self) -> list[Piece]:
         with self._cv:
             out, self._out = self._out, []

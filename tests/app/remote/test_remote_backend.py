@@ -198,13 +198,26 @@ def test_a_slow_server_skips_audio_past_the_lag_bound(fake_vllm):
     assert len(fake_vllm.audio) < 2 * 16000 * 2.5
 
 
-def test_push_and_advance_never_wait_on_the_network(fake_vllm):
+def test_push_never_waits_on_the_network_and_advance_is_bounded(fake_vllm, monkeypatch):
+    from app.live import remote_backend
+
+    monkeypatch.setattr(remote_backend, "ADVANCE_WAIT_S", 0.05)
     gate = threading.Event()  # the server answers nothing until the end
     fake_vllm.faults = Faults(gate=gate)
     backend, _ = make(fake_vllm)
     sid = backend.open(480)
     push_all(backend, sid, noise(10.0))  # returns although nothing is answered
-    backend.advance()
+    backend.advance()  # gives up waiting: the pipeline's lag bound takes over
     assert backend.take(sid).pieces == []
     gate.set()
+    backend.finish(sid)
+
+
+def test_advance_returns_when_the_pushed_audio_is_answered(fake_vllm):
+    backend, _ = make(fake_vllm)
+    sid = backend.open(480)
+    push_all(backend, sid, noise(2.0))
+    backend.advance()
+    # all but the server's delay (6 steps) and one step is answered
+    assert backend.take(sid).steps >= 25 - DELAY_STEPS - 2
     backend.finish(sid)
