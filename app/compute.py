@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+from engine.weights import DTYPES
 
 
 @dataclass(frozen=True)

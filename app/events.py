@@ -7,6 +7,7 @@ to (sample-exact clock starting at 0 when the source opened); ``wall`` is ``time
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -15,22 +16,35 @@ SAMPLE_RATE = 16000  # Hz: every source delivers, and every backend takes, 16 kH
 
 @dataclass(frozen=True)
 class AudioChunk:
-    source: str  # source id ("mic", "system", a file name ...)
+    source_id: str  # "mic", "system", a file name ...
     samples: np.ndarray  # float32, 16 kHz mono, shape (n,)
     t: float  # stream time of samples[0], seconds
 
 
+class GapReason(StrEnum):
+    OVERFLOW = "overflow"  # capture fell behind
+    SKIP = "skip"  # decoding fell behind; the oldest audio was skipped to catch up
+    DEVICE_LOST = "device-lost"  # the device went away and came back
+    PAUSED = "paused"  # the source was stopped by the user
+    ENGINE = "engine"  # the backend lost audio it had been given (a dropped connection)
+
+
 @dataclass(frozen=True)
 class Gap:
-    source: str
+    source_id: str
     t: float  # stream time where audio is missing, seconds
     duration: float  # seconds of audio missing
-    reason: str  # "overflow" (capture fell behind), "skip" (catch-up), "device-lost", "paused"
+    reason: GapReason  # its plain value is taken too, and made a GapReason
+    label: str = ""  # what people read for the source; set by the pipeline, "" from capture
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", GapReason(self.reason))  # ValueError for a typo
 
 
 @dataclass(frozen=True)
 class TextEvent:
-    source: str
+    source_id: str
+    label: str  # what people read next to the text ("Me", "Them", a file name)
     text: str  # may be part of a word; text only ever grows, never rewritten
     start: float  # audio seconds
     end: float  # audio seconds
@@ -56,13 +70,20 @@ class Segment:
     kind: str = "speech"  # or "gap": audio was missing; text is the marker ("[4.2 s skipped]")
 
 
+class SourceState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    ERROR = "error"  # the source or the backend is in trouble; ``error`` says why
+
+
 @dataclass(frozen=True)
 class SourceStatus:
-    source: str
+    source_id: str
+    label: str
     lag: float  # seconds of audio captured but not yet decoded
     rtf: float  # real-time factor: compute seconds per audio second (< 1 keeps up)
     level_db: float  # RMS level, dBFS
-    state: str  # "running", "paused", "error"
+    state: SourceState
     error: str = ""
 
 

@@ -17,12 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
+from engine.delay import DEFAULT_DELAY_MS, DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS
 
 log = logging.getLogger(__name__)
 
-DELAY_MIN_MS = 80  # one model step: the delay is a whole number of 80 ms tokens
-DELAY_MAX_MS = 2400
-DELAY_STEP_MS = 80
 SOURCE_MODES = ("mic", "system", "both")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
@@ -76,7 +74,8 @@ class EngineSettings:
 
 @dataclass
 class Settings:
-    delay_ms: int = 480  # the model's transcription delay: lower is faster, higher more accurate
+    # the model's transcription delay: lower is faster, higher more accurate
+    delay_ms: int = DEFAULT_DELAY_MS
     device: str = "auto"  # one of DEVICES
     precision: str = "auto"  # one of PRECISIONS
     theme: str = "system"  # one of THEMES
@@ -100,7 +99,7 @@ def settings_path() -> Path:
 def snap_delay(ms: float) -> int:
     """The nearest delay the model accepts: a multiple of 80 ms between 80 and 2400."""
     steps = round(float(ms) / DELAY_STEP_MS)
-    return int(min(DELAY_MAX_MS, max(DELAY_MIN_MS, steps * DELAY_STEP_MS)))
+    return int(min(MAX_DELAY_MS, max(MIN_DELAY_MS, steps * DELAY_STEP_MS)))
 
 
 def load(path: Path | None = None) -> Settings:

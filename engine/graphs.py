@@ -59,7 +59,7 @@ class GroupGraphs:
     """The two captured halves of a stream group's steady step."""
 
     def __init__(self, group) -> None:
-        net, n = group.model.net, len(group.streams)
+        net, n = group.parts.net, len(group.streams)
         conv, enc_cache = group.conv.rows(0, n), group.enc_cache.rows(0, n)
         dec_cache, scales = group.dec_cache.rows(0, n), group.scales
 

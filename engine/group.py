@@ -1,11 +1,12 @@
-"""Streams that share device state, one row each, so their steps can run as one batch.
+"""Streams that share device state, one row each, so their steps run as one batch.
 
 The app's microphone and system audio advance together: one read of the weights serves both.
-Each step has two phases:
+A stream opened while others run joins their group (its row is added to the caches), so it is
+batched with them from its first steady step on. Each :meth:`StreamGroup.step` has two phases:
 
 - encode: every stream whose audio allows turns its new positions into audio embeddings. Many
-  positions at once when audio has piled up (after a stall, or a whole file): the encoder runs
-  them as one chunk while the decoder below still takes one exact step per position.
+  positions at once when audio has piled up (after a stall): the encoder runs them as one chunk
+  while the decoder below still takes one exact step per position.
 - decode: one decoder step per stream with an embedding waiting; all rows in one batch when
   every stream can step the same way, each row alone otherwise.
 
@@ -14,77 +15,200 @@ stream's tokens do not depend on which other streams share its group.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+import numpy as np
 import torch
 
+from engine.cache import RingKV
+from engine.encoder import ConvState
 from engine.graphs import GroupGraphs
-from engine.stream import Model, Stream
+from engine.parts import Parts
+from engine.stream import Piece, StreamState
 
 MAX_ENCODE_TOKENS = 64  # positions per encoder call when catching up; bounds its memory
 
 
+class Stream:
+    """One live audio stream through the model: the public handle of a row in a group."""
+
+    def __init__(self, group: StreamGroup, state: StreamState) -> None:
+        self.group = group
+        self._state = state
+
+    @property
+    def delay_ms(self) -> int:
+        return self._state.delay_ms
+
+    @property
+    def delay_tokens(self) -> int:
+        return self._state.delay_tokens
+
+    @property
+    def tokens(self) -> list[int]:
+        """One id per decoder step, specials included."""
+        return self._state.tokens.tolist()
+
+    @property
+    def token_count(self) -> int:
+        return len(self._state.tokens)
+
+    def tokens_from(self, index: int) -> list[int]:
+        """Tokens emitted from step ``index`` on (cheap for a live caller that keeps its place)."""
+        return self._state.tokens[index:].tolist()
+
+    @property
+    def audio_time(self) -> float:
+        """Seconds of real audio fed so far."""
+        return self._state.audio_samples / self._state.parts.sample_rate
+
+    @property
+    def finished(self) -> bool:
+        return self._state.finished
+
+    @property
+    def logits_hook(self) -> Callable[[torch.Tensor], None] | None:
+        """Called with the float32 logits (T, vocab) of each step; parity checks, confidence."""
+        return self._state.logits_hook
+
+    @logits_hook.setter
+    def logits_hook(self, hook: Callable[[torch.Tensor], None] | None) -> None:
+        self._state.logits_hook = hook
+
+    def feed(self, samples: np.ndarray) -> list[Piece]:
+        """Decode ``samples`` (float32, shape (n,), 16 kHz mono, any n, in [-1, 1]).
+
+        Returns the pieces of text that became complete, each with its start and end in seconds
+        from the stream's first sample. The whole group steps, so other streams decode what they
+        were pushed; their text waits for their own ``take``. Raises ValueError for a shape
+        other than (n,), EngineError once the stream is finished.
+        """
+        self._state.append(samples)
+        self.group.step()
+        return self.take()
+
+    def push(self, samples: np.ndarray) -> None:
+        """Queue ``samples`` (as for :meth:`feed`) without decoding; the group's next step does."""
+        self._state.append(samples)
+
+    def take(self) -> list[Piece]:
+        """The pieces completed since the last ``feed``, ``take`` or ``finish``."""
+        return self._state.take_output()
+
+    def finish(self) -> list[Piece]:
+        """Right-pad with silence, decode everything left, release any held text."""
+        state = self._state
+        if not state.finished:
+            state.close_audio()
+            self.group.step()
+            state.flush_text()
+        return self.take()
+
+
 class StreamGroup:
-    def __init__(self, model: Model, delays_ms: list[int]) -> None:
-        if not delays_ms:
-            raise ValueError("a stream group needs at least one stream")
-        self.model = model
-        self.streams = [Stream(model, self, row, d) for row, d in enumerate(delays_ms)]
-        net, dev, dt, n = model.net, model.device, model.dtype, len(delays_ms)
-        self.conv = net.encoder.new_state(n, dev, dt)
-        self.enc_cache = net.encoder.new_cache(n, model.config.downsample - 1, dev, dt)
-        self.dec_cache = net.decoder.new_cache(n, dev, dt)
-        with torch.inference_mode():
-            delays = torch.tensor([s.delay_tokens for s in self.streams], device=dev)
-            self.scales = net.decoder.ada_scales(delays)  # (layers, B, 1, dim)
-        self.graphs = GroupGraphs(self) if dev.type == "cuda" and model.cuda_graphs else None
+    """The device state of a batch of streams, one row per stream, stepped together."""
 
-    def feed(self, chunks: list) -> list[list]:
-        """Audio for every stream (in row order); the pieces each one wrote."""
-        for stream, samples in zip(self.streams, chunks, strict=True):
-            stream.append(samples)
-        self.run()
-        return [s.take_output() for s in self.streams]
+    def __init__(self, parts: Parts, delays_ms: Sequence[int] = ()) -> None:
+        self.parts = parts
+        self._states: list[StreamState] = []
+        self._handles: list[Stream] = []
+        self.graphs: GroupGraphs | None = None
+        self._resize([StreamState(parts, d) for d in delays_ms])
 
-    def finish(self) -> list[list]:
+    @property
+    def streams(self) -> list[Stream]:
+        """The open streams, in row order."""
+        return list(self._handles)
+
+    def open(self, delay_ms: int) -> Stream:
+        """A new stream in this group: it steps in one batch with the others once it can."""
+        self._resize(self._states + [StreamState(self.parts, delay_ms)])
+        return self._handles[-1]
+
+    def close(self, stream: Stream) -> None:
+        """Remove ``stream``'s row; the others keep their state. Unknown streams are ignored."""
+        if stream in self._handles:
+            self._resize([s for s in self._states if s is not stream._state])
+
+    def feed(self, chunks: Sequence[np.ndarray]) -> list[list[Piece]]:
+        """Audio for every stream (in row order, as for Stream.feed); the pieces each wrote."""
+        for state, samples in zip(self._states, chunks, strict=True):
+            state.append(samples)
+        self.step()
+        return [s.take_output() for s in self._states]
+
+    def finish(self) -> list[list[Piece]]:
         """Finish every stream still open, decoding them together."""
-        closing = [s for s in self.streams if not s.finished]
-        for stream in closing:
-            stream.close_audio()
-        self.run()
-        for stream in closing:
-            stream.flush_text()
-        return [s.take_output() for s in self.streams]
+        closing = [s for s in self._states if not s.finished]
+        for state in closing:
+            state.close_audio()
+        self.step()
+        for state in closing:
+            state.flush_text()
+        return [s.take_output() for s in self._states]
 
-    def run(self) -> None:
+    def step(self) -> None:
+        """Decode every position whose audio every stream has: the one batched call."""
         with torch.inference_mode():
             self._encode()
             self._decode()
 
+    # -- rows ---------------------------------------------------------------------------------
+
+    def _resize(self, states: list[StreamState]) -> None:
+        """Device state for ``states``: rows of states already here are copied over, new rows
+        start empty. Membership changes are rare (a source added or removed), so a copy is fine.
+        """
+        old = {id(s): row for row, s in enumerate(self._states)}
+        handles = {id(h._state): h for h in self._handles}
+        keep = [(new, old[id(s)]) for new, s in enumerate(states) if id(s) in old]
+        parts, n = self.parts, len(states)
+        net, dev, dt = parts.net, parts.device, parts.dtype
+        conv = net.encoder.new_state(n, dev, dt)
+        enc_cache = net.encoder.new_cache(n, parts.config.downsample - 1, dev, dt)
+        dec_cache = net.decoder.new_cache(n, dev, dt)
+        if keep:
+            dst = torch.tensor([k[0] for k in keep], device=dev)
+            src = torch.tensor([k[1] for k in keep], device=dev)
+            _copy_conv(conv, self.conv, dst, src)
+            _copy_kv(enc_cache, self.enc_cache, dst, src)
+            _copy_kv(dec_cache, self.dec_cache, dst, src)
+        self.conv, self.enc_cache, self.dec_cache = conv, enc_cache, dec_cache
+        self._states = states
+        self._handles = [handles.get(id(s)) or Stream(self, s) for s in states]
+        with torch.inference_mode():
+            delays = torch.tensor([s.delay_tokens for s in states], device=dev)
+            self.scales = net.decoder.ada_scales(delays)  # (layers, B, 1, dim)
+        use_graphs = dev.type == "cuda" and parts.cuda_graphs and n > 0
+        self.graphs = GroupGraphs(self) if use_graphs else None
+
     # -- encode -------------------------------------------------------------------------------
 
     def _encode(self) -> None:
+        states = self._states
         while True:
-            counts = [s.to_encode() for s in self.streams]
+            counts = [s.to_encode() for s in states]
             if not any(counts):
                 return
-            if len(self.streams) > 1 and all(counts):
-                self._encode_rows(0, len(self.streams), self._chunk(self.streams, min(counts)))
+            if len(states) > 1 and all(counts):
+                self._encode_rows(0, len(states), self._chunk(states, min(counts)))
                 continue
-            for stream, count in zip(self.streams, counts, strict=True):
+            for row, (state, count) in enumerate(zip(states, counts, strict=True)):
                 if count:
-                    self._encode_rows(stream.row, stream.row + 1, self._chunk([stream], count))
+                    self._encode_rows(row, row + 1, self._chunk([state], count))
 
     @staticmethod
-    def _chunk(streams: list[Stream], count: int) -> int:
-        prompt = max(len(s.prompt) if s.encoded == 0 else 0 for s in streams)
+    def _chunk(states: list[StreamState], count: int) -> int:
+        prompt = max(len(s.prompt) if s.encoded == 0 else 0 for s in states)
         return min(count, max(MAX_ENCODE_TOKENS, prompt))
 
     def _encode_rows(self, start: int, stop: int, count: int) -> None:
-        net, model = self.model.net, self.model
-        rows = self.streams[start:stop]
-        fpt = model.config.downsample
-        mel = model.mel(torch.cat([s.samples_for(count) for s in rows])).to(model.dtype)
+        parts = self.parts
+        net, rows = parts.net, self._states[start:stop]
+        fpt = parts.config.downsample
+        mel = parts.mel(torch.cat([s.samples_for(count) for s in rows])).to(parts.dtype)
         pos = torch.tensor(
-            [range(s.encoded * fpt, (s.encoded + count) * fpt) for s in rows], device=model.device
+            [range(s.encoded * fpt, (s.encoded + count) * fpt) for s in rows], device=parts.device
         )  # (B, 4 count)
         if self._steady(start, stop, count):
             audio = self.graphs.encode(mel, pos).clone()  # the graph's buffer is reused
@@ -93,35 +217,37 @@ class StreamGroup:
             frames = net.encoder(mel, self.conv.rows(start, stop),
                                  self.enc_cache.rows(start, stop), pos, high)
             audio = net.adapter(frames)  # (B, count, dim)
-        for r, stream in enumerate(rows):
-            stream.embeddings.append(audio[r])
-            stream.encoded += count
+        for r, state in enumerate(rows):
+            state.embeddings.append(audio[r])
+            state.encoded += count
 
     def _steady(self, start: int, stop: int, width: int) -> bool:
         """A step of the captured shape: every stream, one position, past the prompt."""
         return (
             self.graphs is not None
-            and (start, stop, width) == (0, len(self.streams), 1)
-            and all(s.decoded > 0 and not s.logits_hook for s in self.streams)
+            and (start, stop, width) == (0, len(self._states), 1)
+            and all(s.decoded > 0 and not s.logits_hook for s in self._states)
         )
 
     # -- decode -------------------------------------------------------------------------------
 
     def _decode(self) -> None:
+        states = self._states
         while True:
-            ready = [s for s in self.streams if s.pending_embeddings() >= len(s.next_inputs())]
+            ready = [r for r, s in enumerate(states)
+                     if s.pending_embeddings() >= len(s.next_inputs())]
             if not ready:
                 return
-            widths = {len(s.next_inputs()) for s in ready}
-            if len(ready) == len(self.streams) > 1 and len(widths) == 1:
+            widths = {len(states[r].next_inputs()) for r in ready}
+            if len(ready) == len(states) > 1 and len(widths) == 1:
                 self._decode_rows(0, len(ready), widths.pop())
                 continue
-            for stream in ready:
-                self._decode_rows(stream.row, stream.row + 1, len(stream.next_inputs()))
+            for row in ready:
+                self._decode_rows(row, row + 1, len(states[row].next_inputs()))
 
     def _decode_rows(self, start: int, stop: int, width: int) -> None:
-        dev = self.model.device
-        rows = self.streams[start:stop]
+        dev = self.parts.device
+        rows = self._states[start:stop]
         audio = torch.stack([s.take_embeddings(width) for s in rows])  # (B, T, dim)
         ids = torch.tensor([s.next_inputs() for s in rows], device=dev)  # (B, T)
         pos = torch.tensor([range(s.decoded, s.decoded + width) for s in rows], device=dev)
@@ -130,16 +256,29 @@ class StreamGroup:
         else:
             high = max(s.decoded for s in rows) + width
             tokens = self._decode_eager(rows, ids, audio, pos, start, stop, high)
-        for stream, token in zip(rows, tokens, strict=True):
-            stream.emit(token, width)
+        for state, token in zip(rows, tokens, strict=True):
+            state.emit(token, width)
 
     def _decode_eager(self, rows, ids, audio, pos, start: int, stop: int, high: int) -> list[int]:
-        net = self.model.net
+        net = self.parts.net
         cache, scales = self.dec_cache.rows(start, stop), self.scales[:, start:stop]
         h = net.decoder(ids, audio, pos, cache, scales, high)
         if any(s.logits_hook for s in rows):
             logits = net.decoder.logits(h).float()
-            for r, stream in enumerate(rows):
-                if stream.logits_hook:
-                    stream.logits_hook(logits[r])
+            for r, state in enumerate(rows):
+                if state.logits_hook:
+                    state.logits_hook(logits[r])
         return net.decoder.logits(h[:, -1]).argmax(-1).tolist()
+
+
+def _copy_conv(dst: ConvState, src: ConvState, to: torch.Tensor, frm: torch.Tensor) -> None:
+    """Rows ``frm`` of ``src`` into rows ``to`` of ``dst`` (index tensors of equal length)."""
+    dst.mel_tail[to] = src.mel_tail[frm]
+    dst.conv_tail[to] = src.conv_tail[frm]
+
+
+def _copy_kv(dst: RingKV, src: RingKV, to: torch.Tensor, frm: torch.Tensor) -> None:
+    """Rows ``frm`` of ``src`` into rows ``to`` of ``dst``; k/v are (layers, B, ...)."""
+    dst.k[:, to] = src.k[:, frm]
+    dst.v[:, to] = src.v[:, frm]
+    dst.pos[to] = src.pos[frm]

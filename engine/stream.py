@@ -1,10 +1,4 @@
-"""Public API: a loaded model, its streams, and whole-file transcription.
-
-    model = engine.load_model(path, device="cpu", dtype=torch.float32)
-    result = model.transcribe(audio, delay_ms=480)     # 1-D float32, 16 kHz mono
-    stream = model.stream(delay_ms=480)
-    pieces = stream.feed(samples) + stream.finish()
-    a, b = model.streams([480, 480])                   # two streams, one batched step
+"""One stream's host-side state in the streaming protocol: audio waiting, positions, tokens, text.
 
 The protocol (spec section 6): the stream is 32 tokens of silence, the audio, then (d + 1) + 10
 tokens of silence after padding to a whole token. Positions 0 .. 32 + d (the prompt: BOS then
@@ -12,113 +6,54 @@ tokens of silence after padding to a whole token. Positions 0 .. 32 + d (the pro
 one decoder step whose input token is the previous argmax. Whole-file transcription is this same
 loop, so any chunking of the audio gives the same tokens.
 
-A stream keeps its host-side state here (audio not yet consumed, position, tokens, text); the
-tensors on the device live in its :class:`~engine.group.StreamGroup`, one row per stream.
+A :class:`StreamState` is one row's record in a :class:`~engine.group.StreamGroup`: it knows
+nothing of the group that steps it (the group owns the batch and the device tensors). Callers
+hold a :class:`~engine.group.Stream` handle instead.
 """
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from engine.delay import check_delay
 from engine.errors import EngineError
-from engine.mel import LogMel
+from engine.parts import Parts
 from engine.tokenizer import TextAssembler
-from engine.weights import build
-
-MIN_DELAY_MS, MAX_DELAY_MS, DELAY_STEP_MS = 80, 2400, 80
 
 
 @dataclass(frozen=True)
 class Piece:
-    """Text that became complete at one step, with the audio it describes (seconds)."""
+    """Text that became complete at one step, with the audio it describes.
+
+    ``start`` and ``end`` are seconds from the stream's first sample.
+    """
 
     text: str
     start: float
     end: float
 
 
-@dataclass(frozen=True)
-class Transcription:
-    text: str
-    tokens: list[int]
-    pieces: list[Piece]
+class StreamState:
+    """Audio not yet consumed, position, tokens and text of one stream; used by its group."""
 
-
-def check_delay(delay_ms: int) -> int:
-    """Delay in tokens for ``delay_ms``; a ValueError names the allowed values otherwise."""
-    if (
-        isinstance(delay_ms, bool)
-        or not isinstance(delay_ms, (int, np.integer))
-        or not MIN_DELAY_MS <= delay_ms <= MAX_DELAY_MS
-        or delay_ms % DELAY_STEP_MS
-    ):
-        raise ValueError(
-            f"delay_ms must be a multiple of {DELAY_STEP_MS} from {MIN_DELAY_MS} to "
-            f"{MAX_DELAY_MS} (480 is the recommended default); got {delay_ms!r}"
-        )
-    return int(delay_ms) // DELAY_STEP_MS
-
-
-class Model:
-    """A loaded Voxtral Realtime checkpoint: weights on one device, tokenizer, features."""
-
-    def __init__(
-        self, path: Path, device, dtype, quantize: str | None = None, cuda_graphs: bool = True
-    ) -> None:
-        self.path = path
-        self.cuda_graphs = cuda_graphs
-        self.config, self.tokenizer, self.net, self.device, self.dtype = build(
-            path, device, dtype, quantize
-        )
-        self.quantize = quantize
-        self.mel = LogMel(self.config.audio, self.device)
-
-    def stream(self, delay_ms: int = 480) -> Stream:
-        return self.streams([delay_ms])[0]
-
-    def streams(self, delays_ms: Sequence[int]) -> list[Stream]:
-        """Streams that share batched device state: steps they can take together, they do."""
-        from engine.group import StreamGroup
-
-        return StreamGroup(self, list(delays_ms)).streams
-
-    def transcribe(self, audio, delay_ms: int = 480):
-        """One audio -> a Transcription; a list of audios -> a list, decoded as one batch."""
-        if isinstance(audio, (list, tuple)):
-            streams = self.streams([delay_ms] * len(audio))
-            group = streams[0].group
-            outputs = group.feed(list(audio))
-            outputs = [a + b for a, b in zip(outputs, group.finish(), strict=True)]
-            return [_transcription(s, p) for s, p in zip(streams, outputs, strict=True)]
-        stream = self.stream(delay_ms)
-        return _transcription(stream, stream.feed(audio) + stream.finish())
-
-
-def _transcription(stream: Stream, pieces: list[Piece]) -> Transcription:
-    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces)
-
-
-class Stream:
-    """One live audio stream through the model, with its own caches, position and delay."""
-
-    def __init__(self, model: Model, group, row: int, delay_ms: int) -> None:
+    def __init__(self, parts: Parts, delay_ms: int) -> None:
         self.delay_tokens = check_delay(delay_ms)
-        self.model, self.group, self.row = model, group, row
-        cfg = model.config
+        self.delay_ms = int(delay_ms)
+        self.parts = parts
+        cfg = parts.config
         self._spt = cfg.audio.samples_per_token
         self._mpt = cfg.audio.mels_per_token
-        self.prompt = model.tokenizer.prompt(delay_ms)
-        self._right_pad_tokens = model.tokenizer.right_pad_tokens(delay_ms)
+        self.prompt = parts.tokenizer.prompt(delay_ms)
+        self._right_pad_tokens = parts.tokenizer.right_pad_tokens(delay_ms)
         self._left = cfg.n_left_pad_tokens * self._spt
         # Position m reads mel frames up to 8m + 7, whose window ends 200 samples past the last:
         # samples [.., 1280 m + _first_stop), so position 0 needs _first_stop samples (1320).
-        self._first_stop = model.mel.span(0, self._mpt)[1]
+        self._first_stop = parts.mel.span(0, self._mpt)[1]
         self._buf = np.zeros(self._left, dtype=np.float32)  # padded-stream samples still needed
         self._buf_start = 0  # padded-stream index of _buf[0]
         self._total = self._left  # padded-stream samples received
@@ -127,53 +62,21 @@ class Stream:
         self.decoded = 0  # decoder positions computed
         self.embeddings: list[torch.Tensor] = []  # (k, dim) blocks encoded, not yet decoded
         self.last = 0  # input token of the next position
-        self._tokens = array("l")
-        self._text = TextAssembler(model.tokenizer)
+        self.tokens = array("l")  # one id per decoder step, specials included
+        self._text = TextAssembler(parts.tokenizer)
         self.out: list[Piece] = []  # pieces not yet handed to the caller
-        # Called with the float32 logits (T, vocab) of each step; parity checks and confidence.
         self.logits_hook: Callable[[torch.Tensor], None] | None = None
 
-    # -- what callers use ---------------------------------------------------------------------
-
     @property
-    def tokens(self) -> list[int]:
-        """One id per decoder step, specials included."""
-        return self._tokens.tolist()
-
-    @property
-    def token_count(self) -> int:
-        return len(self._tokens)
-
-    def tokens_from(self, index: int) -> list[int]:
-        """Tokens emitted from step ``index`` on (cheap for a live caller that keeps its place)."""
-        return self._tokens[index:].tolist()
-
-    @property
-    def audio_time(self) -> float:
-        """Seconds of real audio fed so far."""
-        return max(0, self._total - self._left) / self.model.config.audio.sample_rate
+    def audio_samples(self) -> int:
+        """Samples of real audio received (the silence the protocol adds not counted)."""
+        return max(0, self._total - self._left)
 
     @property
     def finished(self) -> bool:
         return self._end is not None
 
-    def feed(self, samples) -> list[Piece]:
-        self.append(samples)
-        self.group.run()
-        return self.take_output()
-
-    def finish(self) -> list[Piece]:
-        """Right-pad with silence, decode everything left, release any held text."""
-        if self._end is not None:
-            return self.take_output()
-        self.close_audio()
-        self.group.run()
-        self.flush_text()
-        return self.take_output()
-
-    # -- what the group uses ------------------------------------------------------------------
-
-    def append(self, samples) -> None:
+    def append(self, samples: np.ndarray) -> None:
         if self._end is not None:
             raise EngineError("This stream is finished; start a new stream for more audio.")
         x = np.asarray(samples, dtype=np.float32)
@@ -188,7 +91,7 @@ class Stream:
         self._end = whole + self._right_pad_tokens * self._spt
 
     def flush_text(self) -> None:
-        tail = self._text.flush(len(self._tokens))
+        tail = self._text.flush(len(self.tokens))
         if tail:
             self.out.append(self._piece(*tail))
 
@@ -211,17 +114,17 @@ class Stream:
 
     def samples_for(self, count: int) -> torch.Tensor:
         """Padded-stream samples the next ``count`` positions read, zeros outside; (1, n)."""
-        m0 = self.encoded
-        start, stop = self.model.mel.span(m0 * self._mpt, count * self._mpt)
+        mel, m0 = self.parts.mel, self.encoded
+        start, stop = mel.span(m0 * self._mpt, count * self._mpt)
         out = np.zeros(stop - start, dtype=np.float32)
         lo, hi = max(start, self._buf_start), min(stop, self._buf_start + self._buf.size)
         if hi > lo:
             out[lo - start : hi - start] = self._buf[lo - self._buf_start : hi - self._buf_start]
         # The next position reads from its own span's start on; older samples are done.
-        keep_from = self.model.mel.span((m0 + count) * self._mpt, 1)[0]
+        keep_from = mel.span((m0 + count) * self._mpt, 1)[0]
         drop = max(0, min(keep_from - self._buf_start, self._buf.size))
         self._buf, self._buf_start = self._buf[drop:], self._buf_start + drop
-        return torch.from_numpy(out).to(self.model.device)[None]
+        return torch.from_numpy(out).to(self.parts.device)[None]
 
     def next_inputs(self) -> list[int]:
         """Input tokens of the next decoder step: the prompt, then the previous argmax."""
@@ -240,12 +143,12 @@ class Stream:
     def emit(self, token: int, count: int) -> None:
         self.decoded += count
         self.last = token
-        self._tokens.append(token)
-        done = self._text.push(len(self._tokens) - 1, token)
+        self.tokens.append(token)
+        done = self._text.push(len(self.tokens) - 1, token)
         if done:
             self.out.append(self._piece(*done))
 
     def _piece(self, text: str, first_token: int) -> Piece:
         # Token k describes roughly the audio [k, k + 1) tokens after the real audio starts.
-        sec = self._spt / self.model.config.audio.sample_rate
-        return Piece(text, first_token * sec, len(self._tokens) * sec)
+        sec = self._spt / self.parts.sample_rate
+        return Piece(text, first_token * sec, len(self.tokens) * sec)

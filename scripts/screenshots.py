@@ -31,7 +31,7 @@ from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from app.audio import DeviceInfo, Inventory
-from app.events import SourceStatus, TextEvent
+from app.events import SourceState, SourceStatus, TextEvent
 from app.settings import Settings
 from app.transcript import create_session
 from app.ui.controller import AppController
@@ -44,11 +44,12 @@ CONVERSATION = [
     ("Them", ("For a star like our Sun, about a million years, which is quick for the universe. "
              "Gravity pulls the gas together until the core is hot enough to fuse hydrogen.")),
 ]
+SOURCE_IDS = {"Me": "mic", "Them": "system"}
 PAST = "Earlier we talked about the life of the Sun and what happens when it runs out of fuel."
 
 
 class ScriptedPipeline:
-    """Reports CONVERSATION word by word, with statuses, like ``app.pipeline.LivePipeline``."""
+    """Reports CONVERSATION word by word, with statuses, like ``app.live.pipeline.LivePipeline``."""
 
     def __init__(self, model, sources, delay_ms=480, *, on_text, on_gap, on_status, on_error,
                  source_factory=None) -> None:
@@ -64,12 +65,14 @@ class ScriptedPipeline:
         t = 0.0
         for label, sentence in CONVERSATION:
             for word in sentence.split(" "):
-                self._on_text(TextEvent(label, " " + word, t, t + 0.24, time.time()))
+                self._on_text(TextEvent(SOURCE_IDS[label], label, " " + word, t, t + 0.24,
+                                        time.time()))
                 t += 0.3
                 time.sleep(0.01)
             t += 1.5
         for label, lag, rtf in (("Me", 0.2, 0.31), ("Them", 0.3, 0.33)):
-            self._on_status(SourceStatus(label, lag, rtf, -24.0, "running"))
+            self._on_status(SourceStatus(SOURCE_IDS[label], label, lag, rtf, -24.0,
+                                         SourceState.RUNNING))
         self.done.set()
 
     def stop(self) -> None:
@@ -137,7 +140,8 @@ def record_past_session() -> None:
     past = create_session("Astronomy 101 · Lecture 6")
     t = 0.0
     for word in PAST.split(" "):
-        past.add_event(TextEvent("Them", " " + word, t, t + 0.24, time.time() - 86400 * 7))
+        past.add_event(TextEvent("system", "Them", " " + word, t, t + 0.24,
+                                 time.time() - 86400 * 7))
         t += 0.3
     past.close()
 

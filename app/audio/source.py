@@ -31,7 +31,7 @@ DEFAULT_BUFFER_S = 30.0  # capture the consumer may fall behind by before audio 
 class SourceError:
     """The run ended because the device failed; reopen with ``start()`` once it is back."""
 
-    source: str
+    source_id: str
     device: str  # what was being captured, in words the user recognises
     reason: str
     t: float  # stream time where the audio stops, seconds
@@ -41,7 +41,7 @@ class SourceError:
 class EndOfStream:
     """The run ended cleanly: the file played out, or ``stop()`` was called."""
 
-    source: str
+    source_id: str
     t: float
 
 

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from engine.delay import DEFAULT_DELAY_MS, DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS, check_delay
+
 
 def fail(message: str, code: int = 1, command: str | None = None) -> int:
     """One line on stderr, ``voxcap[ COMMAND]: message``; returns the exit code."""
@@ -26,8 +28,6 @@ def output_format(fmt: str | None, output: str | Path | None) -> str | None:
 
 
 def _delay(text: str) -> int:
-    from engine import check_delay
-
     try:
         value = int(text)
         check_delay(value)
@@ -39,8 +39,9 @@ def _delay(text: str) -> int:
 def add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", metavar="DIR", help="checkpoint folder (default: the managed model)")
     p.add_argument(
-        "--delay-ms", type=_delay, default=480,
-        help="transcription delay, 80 to 2400 in steps of 80 (default 480): "
+        "--delay-ms", type=_delay, default=DEFAULT_DELAY_MS,
+        help=f"transcription delay, {MIN_DELAY_MS} to {MAX_DELAY_MS} in steps of {DELAY_STEP_MS} "
+        f"(default {DEFAULT_DELAY_MS}): "
         "lower is faster, higher is more accurate",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def source_configs(spec: str, labels: tuple[str, str]):
-    from app.pipeline import SourceConfig
+    from app.live.lane import SourceConfig
 
     me, them = labels
     if spec == "both":
@@ -60,7 +60,8 @@ def source_configs(spec: str, labels: tuple[str, str]):
 
 def run(args: argparse.Namespace) -> int:
     from app import settings as app_settings
-    from app.pipeline import LivePipeline
+    from app.live.local import LocalBackend
+    from app.live.pipeline import LivePipeline
     from app.transcript import create_session
 
     fmt = output_format(args.format, args.output)
@@ -72,14 +73,14 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(model, int):
         return model
     try:
-        transcript = create_session(labels={})  # events already carry labels
+        transcript = create_session()
     except StorageError as err:
         return fail(str(err), 1)
     view = TerminalView(sys.stdout)
     transcript.subscribe(view.changed)
     errors: list[str] = []
     pipeline = LivePipeline(
-        model, configs, args.delay_ms, args.max_lag,
+        LocalBackend(model), configs, args.delay_ms, args.max_lag,
         on_text=transcript.add_event, on_gap=transcript.add_gap, on_status=view.status,
         on_error=lambda label, msg: errors.append(view.error(label, msg)),
         realtime_files=not args.fast,

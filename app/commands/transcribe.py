@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from app.audio.load import load_audio
     from app.audio.source import SourceUnavailable
+    from app.events import SAMPLE_RATE
 
     # An output file whose suffix names no format gets plain text, like printing does.
     fmt = output_format(args.format, args.output) or "txt"
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         text = json.dumps(
             {
                 "file": str(args.file),
-                "duration": audio.size / 16000,
+                "duration": audio.size / SAMPLE_RATE,
                 "delay_ms": args.delay_ms,
                 "text": result.text.strip(),
                 "tokens": result.tokens,

@@ -21,10 +21,9 @@ from app.transcript.sessions import (
     rename_session,
     reopen_session,
 )
-from app.transcript.transcript import DEFAULT_LABELS, SegmentChange, Transcript
+from app.transcript.transcript import SegmentChange, Transcript
 
 __all__ = [
-    "DEFAULT_LABELS",
     "FORMATS",
     "PAUSE",
     "Cue",

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,7 +83,6 @@ def create_session(
     name: str | None = None,
     *,
     pause: float = PAUSE,
-    labels: Mapping[str, str] | None = None,
     flush_interval: float = 1.0,
 ) -> Transcript:
     """A new session on disk, recording from now on."""
@@ -100,21 +99,20 @@ def create_session(
             f"cannot create a session in {root}: {exc.strerror or exc}. Make that folder "
             "writable, or point VOXCAP_DATA_DIR at one that is."
         ) from exc
-    return _open(folder, [], pause, labels, flush_interval)
+    return _open(folder, [], pause, flush_interval)
 
 
 def reopen_session(
     ref: str,
     *,
     pause: float = PAUSE,
-    labels: Mapping[str, str] | None = None,
     flush_interval: float = 1.0,
 ) -> Transcript:
     """Restores a session from its journal and keeps appending to it."""
     info = find_session(ref)
     records = _records(info.path)
     _update_meta(info.path, closed=False)
-    return _open(info.path, records, pause, labels, flush_interval)
+    return _open(info.path, records, pause, flush_interval)
 
 
 def load_segments(ref: str, pause: float = PAUSE) -> list[Segment]:
@@ -170,13 +168,10 @@ def _open(
     folder: Path,
     records: list[dict],
     pause: float,
-    labels: Mapping[str, str] | None,
     flush_interval: float,
 ) -> Transcript:
     sink = _SessionJournal(folder, Journal(folder / JOURNAL, flush_interval), records)
-    return Transcript(
-        journal=sink, session_id=folder.name, history=records, pause=pause, labels=labels
-    )
+    return Transcript(journal=sink, session_id=folder.name, history=records, pause=pause)
 
 
 def _new_folder(root: Path, created: float) -> Path:

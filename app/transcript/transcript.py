@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -20,9 +20,6 @@ from app.events import Gap, Segment, TextEvent
 from app.transcript.segmenter import PAUSE, Change, SourceSegmenter
 
 log = logging.getLogger(__name__)
-
-# Source ids the pipeline uses, and the labels people read.
-DEFAULT_LABELS = {"mic": "Me", "system": "Them"}
 
 
 @dataclass(frozen=True)
@@ -58,11 +55,9 @@ class Transcript:
         session_id: str | None = None,
         history: Iterable[dict] = (),
         pause: float = PAUSE,
-        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.session_id = session_id
         self.pause = pause
-        self._labels = dict(DEFAULT_LABELS if labels is None else labels)
         self._lock = threading.RLock()
         self._sources: dict[str, SourceSegmenter] = {}
         self._segments: list[Segment] = []
@@ -113,7 +108,7 @@ class Transcript:
             self._check_open()
             record = {
                 "type": "text",
-                "source": self._labels.get(event.source, event.source),
+                "source": event.label,
                 "text": event.text,
                 "start": round(event.start + self._offset, 3),
                 "end": round(event.end + self._offset, 3),
@@ -126,7 +121,7 @@ class Transcript:
             self._check_open()
             record = {
                 "type": "gap",
-                "source": self._labels.get(gap.source, gap.source),
+                "source": gap.label,
                 "start": round(gap.t + self._offset, 3),
                 "duration": round(gap.duration, 3),
                 "reason": gap.reason,

@@ -1,6 +1,6 @@
 """Where worker threads meet the GUI: pipeline callbacks become Qt signals, long jobs get a thread.
 
-:class:`PipelineBridge` hands :class:`app.pipeline.LivePipeline` plain callbacks that emit Qt
+:class:`PipelineBridge` hands :class:`app.live.pipeline.LivePipeline` plain callbacks that emit Qt
 signals carrying the :mod:`app.events` dataclasses; Qt queues them onto the GUI thread because the
 bridge lives there. :class:`Worker` is the one pattern for long one-off work (download, verify,
 load the model, start or stop the pipeline): a QObject moved to its own QThread, jobs run in the
@@ -47,7 +47,7 @@ class PipelineBridge(QObject):
     text = Signal(object)  # TextEvent
     gap = Signal(object)  # Gap
     status = Signal(object)  # SourceStatus
-    error = Signal(str, str)  # source, user-facing message
+    error = Signal(str, str)  # label ("" for the whole pipeline), user-facing message
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

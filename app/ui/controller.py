@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from app import compute
 from app import settings as settings_file
 from app.audio import Inventory, list_devices
-from app.events import Gap, SourceStatus, TextEvent
+from app.events import Gap, GapReason, SourceStatus, TextEvent
 from app.models import ModelManager
 from app.settings import Settings
 from app.ui.about_dialog import AboutDialog
@@ -27,19 +27,19 @@ from app.ui.bridge import PipelineBridge
 from app.ui.global_hotkeys import GlobalHotkeys
 from app.ui.model_dialog import ModelDialog
 from app.ui.overlay import CaptionOverlay
-from app.ui.recorder import Recorder
+from app.ui.recorder import Recorder, RecorderState
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import ThemeManager
 from app.ui.transcript_window import TranscriptWindow
 from app.ui.tray import TrayIcon
 
 
-def status_text(statuses: dict[str, SourceStatus], labels: dict[str, str]) -> str:
+def status_text(statuses: dict[str, SourceStatus]) -> str:
     """The status line: lag and real-time factor per source."""
     parts = []
-    for source, s in statuses.items():
+    for s in statuses.values():
         behind = ", falling behind" if s.rtf > 1.0 else ""
-        parts.append(f"{labels.get(source, source)}: lag {s.lag:.1f} s · "
+        parts.append(f"{s.label}: lag {s.lag:.1f} s · "
                      f"{s.rtf:.2f}× real time{behind}")
     return "   ".join(parts)
 
@@ -123,7 +123,8 @@ class AppController(QObject):
             self.open_transcript()  # no tray: the window's menus are the way to every action
         path = self._model_dir or self.manager().ready_path()
         if path is None:
-            self._on_state("no-model", "No speech model yet: get it in the Model window.")
+            self._on_state(RecorderState.NO_MODEL,
+                           "No speech model yet: get it in the Model window.")
             self.open_models()
         else:
             self.load(Path(path))
@@ -138,7 +139,7 @@ class AppController(QObject):
         self.recorder.load(path, device, dtype)
 
     def record(self) -> None:
-        if self.recorder.model is None and self.recorder.state != "loading":
+        if self.recorder.model is None and self.recorder.state != RecorderState.LOADING:
             self.open_models()
         else:
             self.recorder.start()
@@ -151,21 +152,21 @@ class AppController(QObject):
 
     # -- what the recorder and the pipeline report ----------------------------------------------
 
-    def _on_state(self, state: str, notice: str) -> None:
-        if state == "running" and not self.overlay.visible_lines():
+    def _on_state(self, state: RecorderState, notice: str) -> None:
+        if state == RecorderState.RUNNING and not self.overlay.visible_lines():
             notice = "Listening…"
-        if state == "error" and self._source_error:
+        if state == RecorderState.ERROR and self._source_error:
             notice = f"{self._source_error} {notice}"  # the cause first, then what failed
-        if state != "error":
+        if state != RecorderState.ERROR:
             self._source_error = ""
-        if state == "error" and self.recorder.model is None and self._model_dir is None:
+        if state == RecorderState.ERROR and self.recorder.model is None and self._model_dir is None:
             self.open_models()  # a model that will not load: let the user verify or fetch it
         self.overlay.set_notice(notice)
         self.window.set_status(notice)
         if self.tray is not None:
             self.tray.set_state(notice or state)
         self.actions.pause.blockSignals(True)
-        self.actions.pause.setChecked(state == "paused")
+        self.actions.pause.setChecked(state == RecorderState.PAUSED)
         self.actions.pause.blockSignals(False)
 
     def _on_session(self, transcript: Any) -> None:
@@ -175,28 +176,25 @@ class AppController(QObject):
             self.overlay.set_labels(len(self.settings.source_specs()) > 1)
 
     def _on_text(self, event: TextEvent) -> None:
-        label = self.recorder.labels().get(event.source, event.source)
-        self.overlay.add_text(event.source, label, event.text)
-        if self.recorder.state == "running":
+        self.overlay.add_text(event.source_id, event.label, event.text)
+        if self.recorder.state == RecorderState.RUNNING:
             self.overlay.set_notice("")
 
     def _on_gap(self, gap: Gap) -> None:
-        if gap.reason != "paused":
+        if gap.reason != GapReason.PAUSED:
             self.window.statusBar().showMessage(
                 f"{gap.duration:.1f} s of audio missed ({gap.reason})", 5000)
 
     def _on_status(self, status: SourceStatus) -> None:
-        self._statuses[status.source] = status
-        text = status_text(self._statuses, self.recorder.labels())
+        self._statuses[status.source_id] = status
+        text = status_text(self._statuses)
         self.overlay.set_status(text)
         self.window.set_status(text)
         if self.settings_dialog is not None:
-            mic = status.source in ("mic", self.settings.sources.mic_label)
-            self.settings_dialog.set_level("mic" if mic else "system", status.level_db)
+            self.settings_dialog.set_level(status.source_id, status.level_db)
 
-    def _on_error(self, source: str, message: str) -> None:
-        name = self.recorder.labels().get(source, source)
-        text = f"{name}: {message}" if name else message
+    def _on_error(self, label: str, message: str) -> None:
+        text = f"{label}: {message}" if label else message
         self._source_error = text
         self.overlay.set_notice(text)
         self.window.statusBar().showMessage(text)
@@ -235,7 +233,7 @@ class AppController(QObject):
     def _model_ready(self, path: Path) -> None:
         r = self.recorder
         if self._model_dir is None and (r.model is None or path != r.model_path) \
-                and r.state != "loading":
+                and r.state != RecorderState.LOADING:
             self.load(path)
 
     def _show_overlay(self, visible: bool) -> None:
@@ -280,7 +278,7 @@ class AppController(QObject):
                 self._statuses.clear()
                 self.overlay.set_labels(len(new.source_specs()) > 1)
                 r.set_sources(new.source_specs())
-                if r.pipeline is None and r.state == "error":
+                if r.pipeline is None and r.state == RecorderState.ERROR:
                     r.start()  # the sources that failed to open may work now
         self._save_timer.start()
 

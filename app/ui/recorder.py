@@ -3,18 +3,21 @@
 Everything that can wait (loading the model, starting or stopping streams, which may wait on
 devices and threads, closing the journal) runs on the recorder's control worker, one job after
 another in the order asked, so the GUI never blocks and a stop can never overtake a start. The
-state it reports ("loading", "running", ...) and a notice in plain words drive the views.
+state it reports (a :class:`RecorderState`) and a notice in plain words drive the views.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.pipeline import LivePipeline, SourceConfig
+from app.live.lane import SourceConfig
+from app.live.local import LocalBackend
+from app.live.pipeline import LivePipeline
 from app.settings import Settings
 from app.transcript import StorageError, Transcript, create_session, reopen_session
 from app.ui.bridge import PipelineBridge, Worker
@@ -31,15 +34,26 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
 
 
 def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> LivePipeline:
-    return LivePipeline(model, source_configs(sources), **options)
+    return LivePipeline(LocalBackend(model), source_configs(sources), **options)
 
 
 def source_configs(sources: list[tuple[str, str]]) -> list[SourceConfig]:
     return [SourceConfig(spec, label) for spec, label in sources]
 
 
+class RecorderState(StrEnum):
+    IDLE = "idle"
+    NO_MODEL = "no-model"  # no speech model yet: the user must get one
+    LOADING = "loading"  # the speech model is loading
+    STARTING = "starting"  # the model is ready; sources are opening
+    RUNNING = "running"  # recording
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    ERROR = "error"  # the model failed to load, or captioning failed; the notice says why
+
+
 class Recorder(QObject):
-    state_changed = Signal(str, str)  # state, notice for people ("" for none)
+    state_changed = Signal(object, str)  # RecorderState, notice for people ("" for none)
     session_changed = Signal(object)  # the Transcript now recording, or None
     session_closed = Signal(str)  # id of a session just closed and saved
     finished = Signal()  # after close(): stopped and saved
@@ -62,31 +76,26 @@ class Recorder(QObject):
         self._source_factory = source_factory
         self.control = Worker("voxcap-control", self)
         self.control.finished.connect(self.finished)
-        self.state = "idle"
+        self.state = RecorderState.IDLE
         self.model: Any = None
         self.model_path: Path | None = None
         self.pipeline: Any = None
         self.transcript: Transcript | None = None
         self._closing = False
 
-    def labels(self) -> dict[str, str]:
-        """Source id -> label; the pipeline's events already carry the label."""
-        s = self._settings().sources
-        return {"mic": s.mic_label, "system": s.system_label}
-
-    def _set_state(self, state: str, notice: str = "") -> None:
+    def _set_state(self, state: RecorderState, notice: str = "") -> None:
         self.state = state
         self.state_changed.emit(state, notice)
 
     def _fail(self, message: str) -> None:
-        self._set_state("error", message)
+        self._set_state(RecorderState.ERROR, message)
 
     # -- model --------------------------------------------------------------------------------
 
     def load(self, path: Path, device: str, dtype: Any) -> None:
         """Load (or reload) the model off the GUI thread, then start captioning."""
         self.model_path = path
-        self._set_state("loading", "Loading the speech model…")
+        self._set_state(RecorderState.LOADING, "Loading the speech model…")
         old, self.pipeline, self.model = self.pipeline, None, None
 
         def job() -> Any:
@@ -110,7 +119,7 @@ class Recorder(QObject):
             return
         if self.transcript is None:
             try:
-                self._open(create_session(labels=self.labels()))
+                self._open(create_session())
             except StorageError as exc:
                 self._fail(str(exc))
                 return
@@ -121,8 +130,9 @@ class Recorder(QObject):
         self.pipeline = self._pipeline_factory(
             self.model, settings.source_specs(), delay_ms=settings.delay_ms,
             **options, **self._bridge.callbacks())
-        self._set_state("starting", "Starting…")
-        self.control.submit(self.pipeline.start, on_done=lambda _: self._set_state("running"),
+        self._set_state(RecorderState.STARTING, "Starting…")
+        self.control.submit(self.pipeline.start,
+                            on_done=lambda _: self._set_state(RecorderState.RUNNING),
                             on_error=self._start_failed)
 
     def _start_failed(self, message: str) -> None:
@@ -131,13 +141,13 @@ class Recorder(QObject):
 
     def set_paused(self, paused: bool) -> None:
         pipeline = self.pipeline
-        if pipeline is None or paused == (self.state == "paused"):
+        if pipeline is None or paused == (self.state == RecorderState.PAUSED):
             return
         self.control.submit(pipeline.pause if paused else pipeline.resume, on_error=self._fail)
         if paused:
-            self._set_state("paused", "Paused")
+            self._set_state(RecorderState.PAUSED, "Paused")
         else:
-            self._set_state("running")
+            self._set_state(RecorderState.RUNNING)
 
     def stop(self) -> None:
         """Stop captioning and close the session, saved; ``start`` then opens a new one."""
@@ -155,7 +165,7 @@ class Recorder(QObject):
             transcript.close()
 
     def _stopped(self, transcript: Transcript | None) -> None:
-        self._set_state("stopped", "Stopped. Record starts a new session.")
+        self._set_state(RecorderState.STOPPED, "Stopped. Record starts a new session.")
         if transcript is not None:
             self.session_closed.emit(transcript.session_id)
 
@@ -163,7 +173,7 @@ class Recorder(QObject):
         """Record into a past session again (after closing the current one)."""
         if self.transcript is not None:
             self.stop()
-        self.control.submit(lambda: reopen_session(session_id, labels=self.labels()),
+        self.control.submit(lambda: reopen_session(session_id),
                             on_done=self._continue, on_error=self._fail)
 
     def _continue(self, transcript: Transcript) -> None:

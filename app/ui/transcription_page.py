@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.compute import DeviceChoice
-from app.settings import DELAY_MAX_MS, DELAY_MIN_MS, DELAY_STEP_MS, Settings
+from app.settings import Settings
+from engine.delay import DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS
 
 PRECISION_WORDS = {
     "float32": "Full (float32, twice the memory)",
@@ -45,7 +46,7 @@ class TranscriptionPage(QWidget):
         self._devices = devices
         self._loading = False
         self.delay = QSlider(Qt.Orientation.Horizontal)
-        self.delay.setRange(DELAY_MIN_MS // DELAY_STEP_MS, DELAY_MAX_MS // DELAY_STEP_MS)
+        self.delay.setRange(MIN_DELAY_MS // DELAY_STEP_MS, MAX_DELAY_MS // DELAY_STEP_MS)
         self.delay.setPageStep(3)
         self.delay.setTickInterval(3)
         self.delay.setTickPosition(QSlider.TickPosition.TicksBelow)

@@ -132,3 +132,35 @@ def test_cuda_graph_steps_equal_eager_steps(tiny_dir, quantize):
     assert stream.tokens == want
     cpu = engine.load_model(tiny_dir, quantize=quantize).transcribe(audio).tokens
     assert stream.tokens == cpu
+
+
+def test_stream_opened_later_joins_the_batch_and_keeps_tokens(tiny_model, monkeypatch):
+    a, b = chirp(3.0, seed=31), chirp(2.0, seed=32)
+    alone = 12 * 1280  # the first source runs alone for about a second
+    group = tiny_model.group()
+    first = group.open(480)
+    for at in range(0, alone, 1280):
+        first.feed(a[at : at + 1280])
+    widths = []
+    forward = tiny_model.net.decoder.forward
+
+    def spy(tokens, *args, **kw):
+        widths.append(tokens.shape[0])
+        return forward(tokens, *args, **kw)
+
+    monkeypatch.setattr(tiny_model.net.decoder, "forward", spy)
+    second = group.open(160)  # a source added mid-session
+    for at in range(0, b.size, 1280):
+        first.push(a[alone + at : alone + at + 1280])
+        second.push(b[at : at + 1280])
+        group.step()
+    monkeypatch.undo()
+    steps = b.size // 1280
+    # After its prompt (one step of its own) the new stream shares every decoder call.
+    assert widths.count(2) >= steps - 5 and widths.count(1) <= 5, widths
+    group.close(second)  # the first stream goes on alone, its state intact
+    assert group.streams == [first]
+    first.push(a[alone + b.size :])
+    first.finish()
+    assert first.tokens == stream_alone(tiny_model, a, 480, 1280)[0]
+    assert second.tokens == stream_alone(tiny_model, b, 160, 1280)[0][: second.token_count]

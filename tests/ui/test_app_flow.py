@@ -18,6 +18,9 @@ from app.settings import Settings
 from app.transcript import list_sessions
 from app.ui.controller import AppController
 from app.ui.main import run_app
+from app.ui.recorder import RecorderState
+
+STARTED = (RecorderState.RUNNING, RecorderState.ERROR)  # the recorder got somewhere
 
 
 @pytest.fixture
@@ -44,8 +47,8 @@ def make_controller(qtbot, make_manager, speech_wav):
 
 
 def wait_running(qtbot, controller: AppController) -> None:
-    qtbot.waitUntil(lambda: controller.recorder.state in ("running", "error"), timeout=60000)
-    assert controller.recorder.state == "running", controller.overlay._notice
+    qtbot.waitUntil(lambda: controller.recorder.state in STARTED, timeout=60000)
+    assert controller.recorder.state == RecorderState.RUNNING, controller.overlay._notice
 
 
 def all_caption_text(controller: AppController) -> str:
@@ -148,7 +151,7 @@ def test_pause_and_resume(qtbot, make_controller, tiny_checkpoint):
     assert controller.overlay._notice == "Paused"
     controller.actions.pause.trigger()
     qtbot.waitUntil(lambda: not controller.recorder.pipeline.paused, timeout=30000)
-    assert controller.recorder.state == "running"
+    assert controller.recorder.state == RecorderState.RUNNING
 
 
 def test_quit_never_blocks_and_saves_the_transcript(qtbot, make_controller, tiny_checkpoint):
@@ -168,7 +171,7 @@ def test_quit_never_blocks_and_saves_the_transcript(qtbot, make_controller, tiny
 def test_a_broken_checkpoint_is_reported_in_plain_words(qtbot, make_controller, tmp_path):
     controller = make_controller(model_dir=tmp_path)
     controller.start()
-    qtbot.waitUntil(lambda: controller.recorder.state == "error", timeout=60000)
+    qtbot.waitUntil(lambda: controller.recorder.state == RecorderState.ERROR, timeout=60000)
     assert controller.overlay._notice.startswith("The speech model could not be loaded: ")
     assert "Traceback" not in controller.overlay._notice
 
@@ -187,7 +190,7 @@ def test_a_source_that_cannot_open_is_explained_and_fixed_live(qtbot, make_contr
         source_factory=lambda spec, **kw: open_source(
             str(speech_wav) if spec == "system" else spec, **kw))
     controller.start()
-    qtbot.waitUntil(lambda: controller.recorder.state == "error", timeout=60000)
+    qtbot.waitUntil(lambda: controller.recorder.state == RecorderState.ERROR, timeout=60000)
     assert "no-such-output" in controller.overlay._notice
     fixed = copy.deepcopy(controller.settings)
     fixed.sources.system_device = ""

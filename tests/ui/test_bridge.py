@@ -7,7 +7,7 @@ import time
 import pytest
 from PySide6.QtCore import QThread
 
-from app.events import Gap, SourceStatus, TextEvent
+from app.events import Gap, SourceState, SourceStatus, TextEvent
 from app.transcript import StorageError, Transcript, create_session
 from app.ui.bridge import PipelineBridge, Worker, user_message
 from engine.errors import CheckpointError
@@ -81,9 +81,9 @@ def test_pipeline_callbacks_from_any_thread_become_signals_and_are_recorded(qtbo
     bridge.error.connect(lambda src, msg: received.append(("error", src, msg)))
 
     def pipeline_thread():
-        calls["on_text"](TextEvent("Them", " hello", 0.0, 0.08, time.time()))
-        calls["on_gap"](Gap("Them", 0.08, 2.0, "skip"))
-        calls["on_status"](SourceStatus("Them", 0.5, 0.4, -20.0, "running"))
+        calls["on_text"](TextEvent("system", "Them", " hello", 0.0, 0.08, time.time()))
+        calls["on_gap"](Gap("system", 0.08, 2.0, "skip", "Them"))
+        calls["on_status"](SourceStatus("system", "Them", 0.5, 0.4, -20.0, SourceState.RUNNING))
         calls["on_error"]("Them", "device unplugged")
 
     thread = threading.Thread(target=pipeline_thread)
@@ -116,7 +116,7 @@ def test_a_transcript_that_cannot_save_says_so_and_captions_go_on(qtbot):
     texts = []
     bridge.text.connect(texts.append)
     with qtbot.waitSignal(bridge.error) as error:
-        bridge.callbacks()["on_text"](TextEvent("Them", " hi", 0.0, 0.1, time.time()))
+        bridge.callbacks()["on_text"](TextEvent("system", "Them", " hi", 0.0, 0.1, time.time()))
     assert error.args == ["transcript", "cannot write the journal: no space left. Free some space."]
     assert [e.text for e in texts] == [" hi"]
     assert [s.text for s in transcript.segments] == ["hi"]  # kept in memory

@@ -20,10 +20,13 @@ from app import settings as settings_file
 from app.transcript import list_sessions
 from app.ui.controller import AppController
 from app.ui.main import make_application
+from app.ui.recorder import RecorderState
 from tests.app.audio.conftest import pulse_server  # noqa: F401 -- the shared fixture
 from tests.app.audio.support import play
 
 pytestmark = pytest.mark.audio
+
+STARTED = (RecorderState.RUNNING, RecorderState.ERROR)  # the recorder got somewhere
 
 
 def test_speech_on_the_speakers_becomes_captions_in_the_overlay(qtbot, pulse_server,  # noqa: F811
@@ -32,9 +35,9 @@ def test_speech_on_the_speakers_becomes_captions_in_the_overlay(qtbot, pulse_ser
     controller = AppController(settings_file.load(), model_dir=tiny_checkpoint)
     controller.start()
     try:
-        qtbot.waitUntil(lambda: controller.recorder.state in ("running", "error"),
+        qtbot.waitUntil(lambda: controller.recorder.state in STARTED,
                         timeout=60000)
-        assert controller.recorder.state == "running", controller.overlay._notice
+        assert controller.recorder.state == RecorderState.RUNNING, controller.overlay._notice
         player = play(speech_wav, "voxcap_test")
         qtbot.waitUntil(lambda: bool(controller.overlay.visible_lines()), timeout=60000)
         assert controller.overlay.isVisible()

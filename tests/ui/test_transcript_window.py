@@ -12,12 +12,15 @@ from app.transcript import create_session, list_sessions
 from app.ui.actions import AppActions
 from app.ui.transcript_window import TranscriptWindow
 
+LABELS = {"mic": "Me", "system": "Them"}  # what the pipeline would label them
+
 
 def say(transcript, source: str, sentence: str, start: float) -> float:
     """Feed a sentence word by word, as the pipeline does; returns its end time."""
     t = start
     for word in sentence.split(" "):
-        transcript.add_event(TextEvent(source, " " + word, t, t + 0.24, time.time()))
+        transcript.add_event(TextEvent(source, LABELS[source], " " + word, t, t + 0.24,
+                                       time.time()))
         t += 0.32
     return t
 

@@ -145,7 +145,7 @@ def test_two_sources_at_once_each_with_its_own_clock(
     for src in (mic, system):
         got[src.id] += gather(src, has_end)
         assert_contiguous(got[src.id])
-        assert {i.source for i in got[src.id]} == {src.id}
+        assert {i.source_id for i in got[src.id]} == {src.id}
     assert tone_share(samples(got["mic"]), 1000) > 0.95
     _, corr = align(samples(got["system"]), reference(speech_wav))
     assert corr > 0.9

@@ -22,7 +22,7 @@ tick = threading.Event()
 i = 0
 while True:
     text = f" w{i}." if i % 10 == 9 else f" w{i}"
-    transcript.add_event(TextEvent("mic", text, i * 0.1, i * 0.1 + 0.08, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", text, i * 0.1, i * 0.1 + 0.08, 0.0))
     print(i, flush=True)
     i += 1
     tick.wait(0.003)

@@ -23,11 +23,13 @@ from app.transcript import (
 )
 from app.transcript.sessions import sessions_dir
 
+LABELS = {"mic": "Me", "system": "Them"}  # what the pipeline would label them
+
 
 def record(transcript, source: str, words: str, start: float) -> None:
     for i, word in enumerate(words.split()):
         t = start + i * 0.5
-        transcript.add_event(TextEvent(source, " " + word, t, t + 0.4, 1000.0 + t))
+        transcript.add_event(TextEvent(source, LABELS[source], " " + word, t, t + 0.4, 1000.0 + t))
 
 
 def no_space(fd: int, data: bytes) -> int:
@@ -42,7 +44,7 @@ def test_a_closed_session_is_listed_with_its_summary_and_reads_back():
     with create_session("Team sync") as transcript:
         record(transcript, "mic", "Hello there. How are you?", 0.0)
         record(transcript, "system", "Fine thanks.", 3.0)
-        transcript.add_gap(Gap("system", 5.0, 2.5, "device-lost"))
+        transcript.add_gap(Gap("system", 5.0, 2.5, "device-lost", "Them"))
         live = transcript.segments
     (info,) = list_sessions()
     assert (info.id, info.name, info.closed) == (transcript.session_id, "Team sync", True)
@@ -183,14 +185,14 @@ def test_full_disk_raises_a_clear_error_and_loses_nothing(monkeypatch):
     real_write = os.write
     monkeypatch.setattr(os, "write", no_space)
     with pytest.raises(StorageError, match="No space left on device.*kept in memory") as caught:
-        transcript.add_event(TextEvent("mic", " while", 10.0, 10.2, 0.0))
+        transcript.add_event(TextEvent("mic", "Me", " while", 10.0, 10.2, 0.0))
     assert caught.value.errno == errno.ENOSPC
     with pytest.raises(StorageError):
-        transcript.add_event(TextEvent("mic", " full.", 10.2, 10.4, 0.0))
+        transcript.add_event(TextEvent("mic", "Me", " full.", 10.2, 10.4, 0.0))
     assert [s.text for s in transcript.segments] == ["before the disk filled.", "while full."]
 
     monkeypatch.setattr(os, "write", real_write)  # space freed: the backlog goes out first
-    transcript.add_event(TextEvent("mic", " After.", 11.0, 11.2, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " After.", 11.0, 11.2, 0.0))
     transcript.close()
     assert load_segments(transcript.session_id) == transcript.segments
     assert [s.text for s in transcript.segments] == [

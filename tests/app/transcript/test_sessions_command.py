@@ -21,8 +21,8 @@ def voxcap(*argv: str) -> int:
 def meeting() -> str:
     with create_session("Weekly sync") as transcript:
         for i, word in enumerate(["Hello", "everyone.", "Shall", "we", "start?"]):
-            transcript.add_event(TextEvent("mic", " " + word, i * 0.5, i * 0.5 + 0.4, 0.0))
-        transcript.add_event(TextEvent("system", " Yes.", 3.0, 3.4, 0.0))
+            transcript.add_event(TextEvent("mic", "Me", " " + word, i * 0.5, i * 0.5 + 0.4, 0.0))
+        transcript.add_event(TextEvent("system", "Them", " Yes.", 3.0, 3.4, 0.0))
     return transcript.session_id
 
 

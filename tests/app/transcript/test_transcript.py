@@ -9,11 +9,14 @@ import pytest
 from app.events import Gap, Segment, TextEvent
 from app.transcript import SegmentChange, Transcript
 
+LABELS = {"mic": "Me", "system": "Them"}  # what the pipeline would label them
+
 
 def said(source: str, text: str, start: float, step: float = 0.1) -> list[TextEvent]:
     """``text`` cut into pieces of 3 characters, one every ``step`` seconds."""
     parts = [text[i:i + 3] for i in range(0, len(text), 3)]
-    return [TextEvent(source, p, start + i * step, start + (i + 1) * step, 1000.0 + i)
+    label = LABELS.get(source, source)
+    return [TextEvent(source, label, p, start + i * step, start + (i + 1) * step, 1000.0 + i)
             for i, p in enumerate(parts)]
 
 
@@ -45,10 +48,10 @@ def test_sources_get_labels_and_segments_are_ordered_by_start():
     assert segs[0].wall_start == 1000.0 and segs[0].wall_end > segs[0].wall_start
 
 
-def test_custom_labels_and_unknown_sources():
-    transcript = Transcript(labels={"mic": "Ana"})
-    transcript.add_event(TextEvent("mic", " hi", 0.0, 0.1, 0.0))
-    transcript.add_event(TextEvent("talk.wav", " yo", 0.5, 0.6, 0.0))
+def test_segments_carry_the_label_their_events_carry():
+    transcript = Transcript()
+    transcript.add_event(TextEvent("mic", "Ana", " hi", 0.0, 0.1, 0.0))
+    transcript.add_event(TextEvent("talk.wav", "talk.wav", " yo", 0.5, 0.6, 0.0))
     assert [s.source for s in transcript.segments] == ["Ana", "talk.wav"]
 
 
@@ -60,8 +63,8 @@ def test_change_notices_let_a_view_mirror_the_transcript_exactly():
     events += said("mic", " Later on", 30.0) + said("system", " and before", 8.0)
     for event in events:
         transcript.add_event(event)
-    transcript.add_gap(Gap("system", 12.0, 2.0, "overflow"))
-    transcript.add_gap(Gap("system", 14.0, 1.0, "overflow"))  # grows the same marker
+    transcript.add_gap(Gap("system", 12.0, 2.0, "overflow", "Them"))
+    transcript.add_gap(Gap("system", 14.0, 1.0, "overflow", "Them"))  # grows the same marker
     assert mirror.rows == transcript.segments
     assert "[3.0 s skipped]" in [s.text for s in mirror.rows]
 
@@ -70,8 +73,8 @@ def test_notices_carry_copies_that_later_text_does_not_change():
     transcript = Transcript()
     seen: list[SegmentChange] = []
     transcript.subscribe(seen.append)
-    transcript.add_event(TextEvent("mic", " Hel", 0.0, 0.1, 0.0))
-    transcript.add_event(TextEvent("mic", "lo", 0.1, 0.2, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " Hel", 0.0, 0.1, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", "lo", 0.1, 0.2, 0.0))
     assert [(c.added, c.segment.text, len(c.segment.pieces)) for c in seen] == [
         (True, "Hel", 1), (False, "Hello", 2)
     ]
@@ -96,9 +99,9 @@ def test_unsubscribe_stops_notices():
     transcript = Transcript()
     seen: list[SegmentChange] = []
     unsubscribe = transcript.subscribe(seen.append)
-    transcript.add_event(TextEvent("mic", " a", 0.0, 0.1, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " a", 0.0, 0.1, 0.0))
     unsubscribe()
-    transcript.add_event(TextEvent("mic", " b", 0.1, 0.2, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " b", 0.1, 0.2, 0.0))
     assert len(seen) == 1
 
 
@@ -139,18 +142,18 @@ def test_worker_thread_writes_while_another_thread_reads():
 
 def test_resume_places_a_restarted_clock_after_what_was_recorded():
     transcript = Transcript()
-    transcript.add_event(TextEvent("mic", " before", 0.0, 4.0, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " before", 0.0, 4.0, 0.0))
     transcript.resume()
-    transcript.add_event(TextEvent("mic", " after", 0.0, 1.0, 0.0))  # the clock began again
+    transcript.add_event(TextEvent("mic", "Me", " after", 0.0, 1.0, 0.0))  # the clock began again
     segs = transcript.segments
     assert [(s.text, s.start, s.end) for s in segs] == [("before", 0.0, 4.0), ("after", 4.0, 5.0)]
 
 
 def test_closed_transcript_refuses_events_but_still_reads():
     transcript = Transcript()
-    transcript.add_event(TextEvent("mic", " kept", 0.0, 0.1, 0.0))
+    transcript.add_event(TextEvent("mic", "Me", " kept", 0.0, 0.1, 0.0))
     transcript.close()
     with pytest.raises(RuntimeError, match="closed"):
-        transcript.add_event(TextEvent("mic", " late", 0.2, 0.3, 0.0))
+        transcript.add_event(TextEvent("mic", "Me", " late", 0.2, 0.3, 0.0))
     assert [s.text for s in transcript.segments] == ["kept"]
     transcript.close()  # twice is fine

@@ -1,71 +1,75 @@
-"""The live pipeline: capture sources -> one model -> timed text events, with honest lag.
+"""The live pipeline: capture sources -> one backend -> timed text events, with honest lag.
 
 Each source (a microphone, system audio, a file) captures on its own thread into its own
-bounded buffer (see :mod:`app.audio`). One inference worker thread owns the model and one
-``engine`` stream per source, each with its own caches and delay. It wakes whenever any source
-has audio, hands each stream what has arrived (at most ``STEP_BUDGET_S`` per turn, so two sources
-take turns), and reports:
+bounded buffer (see :mod:`app.audio`). One inference worker thread owns the backend
+(:mod:`app.live.backend`) and one backend stream per source. It wakes whenever any source has
+audio, pushes each stream what has arrived (at most ``STEP_BUDGET_S`` per turn, so two sources
+take turns), advances the backend once (every stream in one batch where it can), and reports:
 
 - ``on_text(TextEvent)``: text as soon as the model writes it, on the source's audio clock;
-- ``on_gap(Gap)``: audio that was never transcribed (capture overflow, a device away, or audio
-  skipped because decoding fell more than ``max_lag_s`` behind);
+- ``on_gap(Gap)``: audio that was never transcribed (capture overflow, a device away, audio
+  skipped because decoding fell more than ``max_lag_s`` behind, or lost by the backend);
 - ``on_status(SourceStatus)``: lag, real-time factor, level and state, a few times a second;
-- ``on_error(label, message)``: a device lost, a stream that seems stuck.
+- ``on_error(label, message)``: a device lost, a stream that seems stuck, a backend in trouble
+  (``label`` is "" when it concerns the whole pipeline);
+- ``on_finished()``: the worker has ended and every stream's last words were reported.
 
 Commands from other threads (``pause``, ``set_delay``, ``set_sources`` ...) are queued to the
-worker and applied between steps, so no lock is ever held around the model.
+worker and applied between steps, so no lock is ever held around the backend.
 """
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from app.audio import EndOfStream, SourceError, SourceUnavailable, open_source
-from app.events import AudioChunk, Gap, SourceStatus
-from app.lane import Lane
+from app.events import SAMPLE_RATE, AudioChunk, Gap, GapReason, SourceState, SourceStatus, TextEvent
+from app.live.backend import Backend, BackendError, BackendState, BackendStatus
+from app.live.lane import Lane, SourceConfig
+from engine.delay import DEFAULT_DELAY_MS, check_delay
 
 log = logging.getLogger(__name__)
 
 STATUS_EVERY_S = 0.25
 STEP_BUDGET_S = 1.0  # audio one source may decode before the other gets a turn
+HOLD_STEPS = 2  # steps a source waits for the others' audio, so that they decode as one batch
 COMMAND_TIMEOUT_S = 30.0
 
+TextCallback = Callable[[TextEvent], None]
+GapCallback = Callable[[Gap], None]
+StatusCallback = Callable[[SourceStatus], None]
+ErrorCallback = Callable[[str, str], None]  # (label or "", message for people)
+FinishedCallback = Callable[[], None]
 
-@dataclass(frozen=True)
-class SourceConfig:
-    spec: str  # what open_source takes: "mic", "system:NAME", a file path ...
-    label: str  # what people read next to its text: "Me", "Them"
-
-
-Callback = Callable[..., None] | None
+__all__ = ["LivePipeline", "SourceConfig"]
 
 
 class LivePipeline:
     def __init__(
         self,
-        model,
+        backend: Backend,
         sources: list[SourceConfig],
-        delay_ms: int = 480,
+        delay_ms: int = DEFAULT_DELAY_MS,
         max_lag_s: float = 4.0,
         *,
-        on_text: Callback = None,
-        on_gap: Callback = None,
-        on_status: Callback = None,
-        on_error: Callback = None,
-        on_finished: Callback = None,
-        source_factory: Callable[..., object] = open_source,
+        on_text: TextCallback | None = None,
+        on_gap: GapCallback | None = None,
+        on_status: StatusCallback | None = None,
+        on_error: ErrorCallback | None = None,
+        on_finished: FinishedCallback | None = None,
+        source_factory: Callable[..., Any] = open_source,
         realtime_files: bool = True,
     ) -> None:
-        from engine import check_delay
-
+        """ValueError for a delay the model cannot take or a lag bound that is not positive."""
         check_delay(delay_ms)
         if max_lag_s <= 0:
             raise ValueError("max_lag_s must be positive")
-        self.model = model
+        self.backend = backend
         self.delay_ms = delay_ms
         self.max_lag_s = max_lag_s
         self._configs = list(sources)
@@ -83,6 +87,7 @@ class LivePipeline:
         self._thread: threading.Thread | None = None
         self._paused = False
         self._last_status = 0.0
+        self._backend_status = BackendStatus(BackendState.READY)
         self._t0 = 0.0  # monotonic time of start(): sources added later begin there
 
     # -- control, from any thread -------------------------------------------------------------
@@ -127,17 +132,22 @@ class LivePipeline:
         self._command(self._do_pause, False)
 
     def set_delay(self, delay_ms: int) -> None:
-        """Restart every stream with a new delay; the text so far stays."""
-        from engine import check_delay
+        """Restart every stream with a new delay; the text so far stays.
 
+        ValueError for a delay the model cannot take, or when the backend fixes the delay.
+        """
         check_delay(delay_ms)
+        fixed = self.backend.capabilities.fixed_delay_ms
+        if fixed is not None and fixed != delay_ms:
+            raise ValueError(f"this engine's server fixes the delay at {fixed} ms; "
+                             "change it where the server is configured.")
         self._command(self._do_set_delay, delay_ms)
 
     def set_sources(self, sources: list[SourceConfig]) -> None:
         """Close sources no longer wanted, open new ones; unchanged ones keep running."""
         self._command(self._do_set_sources, list(sources))
 
-    def _command(self, fn: Callable, arg) -> None:
+    def _command(self, fn: Callable[[Any], None], arg: Any) -> None:
         if not self.running:
             fn(arg)  # not started, or ended: apply here, nothing else touches the lanes
             return
@@ -160,6 +170,8 @@ class LivePipeline:
                     break
                 if busy:
                     self._wakeup.set()  # audio is still waiting: go round again at once
+        except BackendError as exc:
+            self._emit_error("", f"captioning stopped: {exc}")
         except Exception as exc:
             log.exception("inference worker failed")
             self._emit_error("", f"captioning stopped: {type(exc).__name__}: {exc}")
@@ -171,41 +183,80 @@ class LivePipeline:
         for lane in list(self._lanes):
             for item in lane.source.read(0):
                 self._take(lane, item)
-        if not self._paused:
-            self._decode(STEP_BUDGET_S)
+        decoded = not self._paused and self._decode(STEP_BUDGET_S)
         for lane in self._lanes:
-            if lane.ended_cleanly_and_drained():
-                self._emit_texts(lane.finish())
-        return not self._paused and any(
-            lane.pending_seconds >= lane.step_seconds for lane in self._lanes if not lane.ended
-        )
+            if lane.drained():
+                self._finish(lane)
+        return decoded and any(lane.pending_steps for lane in self._lanes if not lane.ended)
 
-    def _decode(self, budget_s: float) -> None:
-        """Give every stream its waiting audio, run each group once (batched), report text."""
-        for lane in self._lanes:
-            lane.catch_up(self.max_lag_s, self._emit_gap)
-        pushed = [lane.push(budget_s) for lane in self._lanes]
+    def _decode(self, budget_s: float) -> bool:
+        """Push every stream its waiting audio, advance the backend once, report the text.
+
+        False when it waited instead, for the other sources' audio (see ``_hold``).
+        """
+        live = [lane for lane in self._lanes if not lane.ended]
+        for lane in live:
+            gap = lane.catch_up(self.max_lag_s)
+            if gap is not None:
+                self._emit_gap(gap)
+        if not math.isinf(budget_s) and self._hold(live):
+            return False
+        longest = 0
+        for lane in live:
+            audio = lane.take_audio(budget_s)
+            if audio.size:
+                self.backend.push(lane.stream, audio)
+                longest = max(longest, audio.size)
         began = time.perf_counter()
-        for group in {id(lane.stream.group): lane.stream.group for lane in self._lanes}.values():
-            group.run()
+        self.backend.advance()
         spent = time.perf_counter() - began
-        longest = max(pushed, default=0) / 16000
-        for lane in self._lanes:
-            self._emit_texts(lane.collect(spent / longest if longest else None))
-            stall = lane.stall_warning()
-            if stall:
-                self._emit_error(lane.label, stall)
+        for lane in live:
+            if longest:
+                rtf = spent / (longest / SAMPLE_RATE)
+                lane.rtf = 0.8 * lane.rtf + 0.2 * rtf if lane.rtf else rtf
+            self._collect(lane)
+        return True
 
-    def _emit_texts(self, events: list) -> None:
-        for event in events:
+    def _hold(self, live: list[Lane]) -> bool:
+        """Whether to wait for a source whose next step of audio has not arrived yet.
+
+        Sources capture with their own timing, so left alone their steps come due at different
+        moments and a batched backend would step each alone. Waiting up to ``HOLD_STEPS`` for
+        the slowest puts them in one batch (one read of the weights) and costs at most that much
+        latency when a source goes quiet (a device away).
+        """
+        if not self.backend.capabilities.batched:
+            return False
+        steps = [lane.pending_steps for lane in live if not lane.source_ended]
+        return len(steps) > 1 and min(steps) == 0 and max(steps) < HOLD_STEPS
+
+    def _collect(self, lane: Lane) -> None:
+        texts, gaps = lane.stamp(self.backend.take(lane.stream))
+        for gap in gaps:
+            self._emit_gap(gap)
+        for event in texts:
             self._emit_text(event)
+        stall = lane.stall.warning()
+        if stall:
+            self._emit_error(lane.label, stall)
 
-    def _take(self, lane: Lane, item) -> None:
+    def _finish(self, lane: Lane, *, reopen: int | None = None) -> None:
+        """End the lane's stream, its last words reported; go on with a new one at ``reopen``
+        ms of delay, or end the lane."""
+        self.backend.finish(lane.stream)
+        self._collect(lane)
+        self.backend.close(lane.stream)
+        if reopen is None:
+            lane.ended = True
+        else:
+            lane.use_stream(self.backend.open(reopen))
+
+    def _take(self, lane: Lane, item: object) -> None:
         if isinstance(item, AudioChunk):
             lane.add_audio(item)
         elif isinstance(item, Gap):
-            if item.reason != "paused":  # a pause is the user's choice, not lost audio
-                self._emit_gap(Gap(lane.label, item.t + lane.offset, item.duration, item.reason))
+            if item.reason != GapReason.PAUSED:  # a pause is the user's choice, not lost audio
+                self._emit_gap(lane.gap(item.t, item.duration, item.reason))
         elif isinstance(item, SourceError):
             lane.error = item.reason
             self._emit_error(lane.label, f"{item.device}: {item.reason}")
@@ -220,6 +271,8 @@ class LivePipeline:
                 return
             try:
                 fn(arg)
+            except BackendError:
+                raise  # the backend cannot go on: the worker stops and says why
             except Exception as exc:  # noqa: BLE001 - a failed command must not kill captioning
                 self._emit_error("", f"{type(exc).__name__}: {exc}")
             finally:
@@ -230,29 +283,41 @@ class LivePipeline:
         if now - self._last_status < STATUS_EVERY_S:
             return
         self._last_status = now
+        backend = self.backend.status
+        if backend != self._backend_status and backend.state != BackendState.READY:
+            self._emit_error("", f"speech engine {backend.state}: {backend.message}")
+        self._backend_status = backend
+        trouble = backend.message if backend.state != BackendState.READY else ""
         for lane in self._lanes:
-            state = "error" if lane.error else "paused" if self._paused else "running"
-            level = lane.source.level.rms_db
-            self._emit_status(
-                SourceStatus(lane.label, lane.lag_seconds, lane.rtf, level, state, lane.error or "")
-            )
+            error = lane.error or trouble
+            state = (SourceState.ERROR if error else
+                     SourceState.PAUSED if self._paused else SourceState.RUNNING)
+            self._emit_status(SourceStatus(lane.source_id, lane.label, lane.pending_seconds,
+                                           lane.rtf, lane.source.level.rms_db, state, error))
 
     def _shutdown(self) -> None:
         for lane in self._lanes:
             lane.source.stop()
             for item in lane.source.read(0):
                 self._take(lane, item)
-        if not self._paused:
-            self._decode(float("inf"))
-        for lane in self._lanes:
-            self._emit_texts(lane.finish())
+        try:
+            if not self._paused:
+                self._decode(float("inf"))
+            for lane in self._lanes:
+                if not lane.ended:
+                    self._finish(lane)
+        except BackendError as exc:  # its last words are lost; say so once
+            self._emit_error("", f"the last words could not be transcribed: {exc}")
         self._emit_finished()
 
     # -- commands, applied on the worker (or before it starts) --------------------------------
 
     def _open_lanes(self, configs: list[SourceConfig]) -> list[Lane]:
-        """Start the sources; their streams share one group, so they step as one batch."""
-        opened = []
+        """Start the sources, each with its own backend stream (batched with the others)."""
+        lanes = []
+        # A source opened while others run starts its clock now, not at the session's start.
+        offset = time.monotonic() - self._t0 if self._lanes else 0.0
+        step = self.backend.capabilities.step_samples
         for config in configs:
             try:
                 source = self._factory(
@@ -262,13 +327,9 @@ class LivePipeline:
             except SourceUnavailable as exc:
                 self._emit_error(config.label, str(exc))
                 continue
-            opened.append((config, source))
-        if not opened:
-            return []
-        streams = self.model.streams([self.delay_ms] * len(opened))
-        # A source opened while others run starts its clock now, not at the session's start.
-        offset = time.monotonic() - self._t0 if self._lanes else 0.0
-        return [Lane(c, src, st, offset) for (c, src), st in zip(opened, streams, strict=True)]
+            stream = self.backend.open(self.delay_ms)
+            lanes.append(Lane(config, source, stream, step, offset))
+        return lanes
 
     def _do_pause(self, paused: bool) -> None:
         if paused == self._paused:
@@ -285,30 +346,29 @@ class LivePipeline:
 
     def _do_set_delay(self, delay_ms: int) -> None:
         self.delay_ms = delay_ms
-        live = [lane for lane in self._lanes if not lane.ended]
-        for lane in live:
-            self._emit_texts(lane.finish_stream())
-        if live:
-            for lane, stream in zip(live, self.model.streams([delay_ms] * len(live)), strict=True):
-                lane.use_stream(stream)
+        for lane in self._lanes:
+            if not lane.ended:
+                self._finish(lane, reopen=delay_ms)
 
     def _do_set_sources(self, configs: list[SourceConfig]) -> None:
         keep = [lane for lane in self._lanes if lane.config in configs]
         for lane in self._lanes:
             if lane not in keep:
                 lane.source.stop()
-                self._emit_texts(lane.finish())
+                if not lane.ended:
+                    self._finish(lane)
         have = {lane.config for lane in keep}
         self._lanes = keep + self._open_lanes([c for c in configs if c not in have])
         self._configs = configs
 
 
-def _guarded(callback: Callback, report: Callback) -> Callable[..., None]:
+def _guarded(callback: Callable[..., None] | None,
+             report: Callable[[str, str], None] | None) -> Callable[..., None]:
     """A callback that cannot stop captioning: what it raises (a full disk under the journal,
     a closed view) is logged and reported once per kind, and the worker carries on."""
     reported: set[str] = set()
 
-    def call(*args) -> None:
+    def call(*args: Any) -> None:
         if callback is None:
             return
         try:
