@@ -26,10 +26,10 @@ from app.live.backend import (
 )
 from app.live.remote import STEP_SAMPLES
 from app.live.remote_stream import RemoteStream, Session
+from engine.delay import check_delay
 
 FINISH_TIMEOUT_S = 30.0  # longest wait for a server's last words when a stream ends
 ADVANCE_WAIT_S = 1.0  # longest wait in advance() for a stream's answers (a step's compute)
-DELAY_MIN_MS, DELAY_MAX_MS, DELAY_STEP_MS = 80, 2400, 80
 _WORST_FIRST = ("error", "reconnecting", "connecting")
 _STATES = {"error": BackendState.FAILED, "reconnecting": BackendState.RECONNECTING,
            "connecting": BackendState.STARTING}
@@ -65,7 +65,7 @@ class RemoteBackend:
         return BackendStatus(BackendState.READY)
 
     def open(self, delay_ms: int) -> StreamId:
-        _check_delay(delay_ms)
+        check_delay(delay_ms)
         delay = self._capabilities.fixed_delay_ms or delay_ms
         stream = RemoteStream(
             lambda: self._session_for(delay), delay_s=delay / 1000, max_lag_s=self._max_lag_s,
@@ -117,12 +117,6 @@ class RemoteBackend:
         if s.state == "error":
             raise BackendError(s.error)
         return s
-
-
-def _check_delay(delay_ms: int) -> None:
-    if not (DELAY_MIN_MS <= delay_ms <= DELAY_MAX_MS and delay_ms % DELAY_STEP_MS == 0):
-        raise ValueError(f"the delay must be {DELAY_MIN_MS} to {DELAY_MAX_MS} ms in steps of "
-                         f"{DELAY_STEP_MS}; got {delay_ms}")
 
 
 def vllm_backend(address: str, model: str, key: str | None, *, delay_ms: int | None = None,

@@ -104,7 +104,7 @@ class RemoteStream:
         self._stopped = threading.Event()
         self._received_error: RemoteError | None = None
         self.state = "connecting"
-        self.error = ""
+        self.error = "connecting to the server"
         self._thread = threading.Thread(target=self._run, name="voxcap-remote", daemon=True)
         self._thread.start()
 
