@@ -70,29 +70,14 @@ def open_remote(choice, *, max_lag_s: float, command: str, wakeup=None,
     key refused, no such model). A vLLM server is checked as ``voxcap server check`` does.
     """
     from app.commands.common import fail
-    from app.live import remote_keys
     from app.live.remote import RemoteError
-    from app.live.remote_backend import FINISH_TIMEOUT_S, mistral_backend, vllm_backend
+    from app.live.remote_backend import FINISH_TIMEOUT_S, connect_engine
 
-    timeout = finish_timeout_s or FINISH_TIMEOUT_S
-    if choice.kind == "mistral":
-        key = remote_keys.resolve_key(remote_keys.MISTRAL)
-        try:
-            return mistral_backend(key, choice.mistral_model, max_lag_s=max_lag_s,
-                                   wakeup=wakeup, finish_timeout_s=timeout)
-        except RemoteError as err:
-            return fail(str(err), 2, command)
-    if not choice.server_url:
-        return fail("no server address: pass --server URL, or choose a server in "
-                    "Settings > Engine.", 2, command)
-    from app.live.remote_check import check_server
-
-    key = remote_keys.resolve_key(remote_keys.account("vllm", choice.server_url))
-    result = check_server(choice.server_url, choice.server_model or None, key)
-    if not result.ok:
-        return fail(f"{choice.server_url}: {result.lines[-1]}", 1, command)
-    return vllm_backend(choice.server_url, result.model, key, delay_ms=result.delay_ms,
-                        max_lag_s=max_lag_s, wakeup=wakeup, finish_timeout_s=timeout)
+    try:
+        return connect_engine(choice, max_lag_s=max_lag_s, wakeup=wakeup,
+                              finish_timeout_s=finish_timeout_s or FINISH_TIMEOUT_S)
+    except RemoteError as err:
+        return fail(str(err), 2 if err.kind == "address" else 1, command)
 
 
 def transcribe_remote(choice, audio, delay_ms: int):

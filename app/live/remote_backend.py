@@ -146,3 +146,34 @@ def mistral_backend(key: str | None, model: str | None = None, *, url: str | Non
     return RemoteBackend(session, fixed_delay_ms=None, step_timing=False, max_lag_s=max_lag_s,
                          wakeup=wakeup, one_generation_per_session=True,
                          finish_timeout_s=finish_timeout_s)
+
+
+def connect_engine(engine, *, max_lag_s: float = 4.0, wakeup: threading.Event | None = None,
+                   finish_timeout_s: float = FINISH_TIMEOUT_S) -> RemoteBackend:
+    """The remote backend that engine settings (``app.settings.EngineSettings``: kind vllm or
+    mistral) ask for, checked before any audio flows. Blocking (network): not on the GUI thread.
+
+    A vLLM server is checked as ``voxcap server check`` does (reachable, key, model, its
+    delay). Raises RemoteError with the finding a person needs (kind ``"unreachable"``,
+    ``"auth"``, ``"model"``, ``"address"``).
+    """
+    from app.live import remote_keys
+    from app.live.remote import RemoteError
+
+    if engine.kind == "mistral":
+        key = remote_keys.resolve_key(remote_keys.MISTRAL)
+        return mistral_backend(key, engine.mistral_model, max_lag_s=max_lag_s, wakeup=wakeup,
+                               finish_timeout_s=finish_timeout_s)
+    if not engine.server_url:
+        raise RemoteError("address", "no server address: pass --server URL, or choose a "
+                          "server in Settings > Engine")
+    from app.live.remote_check import check_server
+
+    key = remote_keys.resolve_key(remote_keys.account("vllm", engine.server_url))
+    result = check_server(engine.server_url, engine.server_model or None, key)
+    if not result.ok:
+        kind = ("unreachable" if not result.reachable else "auth"
+                if result.key_accepted is False else "model")
+        raise RemoteError(kind, f"{result.address}: {result.lines[-1]}")
+    return vllm_backend(engine.server_url, result.model, key, delay_ms=result.delay_ms,
+                        max_lag_s=max_lag_s, wakeup=wakeup, finish_timeout_s=finish_timeout_s)

@@ -66,5 +66,5 @@ def test_transcribe_with_mistral(wav, capsys, monkeypatch):
 
 
 def test_mistral_without_a_key_says_where_to_put_one(wav, capsys, memory_keyring):
-    assert main(["transcribe", str(wav), "--engine", "mistral"]) == 2
+    assert main(["transcribe", str(wav), "--engine", "mistral"]) == 1
     assert "needs an API key" in capsys.readouterr().err
