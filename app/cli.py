@@ -13,7 +13,7 @@ import sys
 from app.about import version_text
 
 # Subcommand modules under app.commands, in the order `voxcap --help` lists them.
-COMMANDS = ["transcribe", "live", "devices", "sessions", "model"]
+COMMANDS = ["transcribe", "live", "devices", "sessions", "model", "server"]
 
 
 def build_parser() -> argparse.ArgumentParser:

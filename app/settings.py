@@ -25,6 +25,7 @@ SOURCE_MODES = ("mic", "system", "both")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 THEMES = ("system", "light", "dark", "high-contrast")
+ENGINES = ("local", "vllm", "mistral")  # this computer, a vLLM server, Mistral's API
 
 
 @dataclass
@@ -61,6 +62,17 @@ class HotkeySettings:
 
 
 @dataclass
+class EngineSettings:
+    """Where the transcription runs. API keys are not here: they live in the OS keyring."""
+
+    kind: str = "local"  # one of ENGINES
+    server_url: str = ""  # vLLM server, e.g. "ws://gpu-box:8000"
+    server_model: str = ""  # the served model name; "" takes the only one the server has
+    server_delay_ms: int = 0  # the vLLM server's delay as last learnt; 0 while unknown
+    mistral_model: str = "voxtral-mini-transcribe-realtime-2602"
+
+
+@dataclass
 class Settings:
     # the model's transcription delay: lower is faster, higher more accurate
     delay_ms: int = DEFAULT_DELAY_MS
@@ -70,6 +82,7 @@ class Settings:
     sources: SourceSettings = field(default_factory=SourceSettings)
     overlay: OverlaySettings = field(default_factory=OverlaySettings)
     hotkeys: HotkeySettings = field(default_factory=HotkeySettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     def source_specs(self) -> list[tuple[str, str]]:
         """(capture spec, label) for each source the settings ask for, microphone first."""
@@ -153,6 +166,9 @@ def _validated(s: Settings) -> Settings:
     for name, allowed in (("device", DEVICES), ("precision", PRECISIONS), ("theme", THEMES)):
         if getattr(s, name) not in allowed:
             setattr(s, name, getattr(Settings(), name))
+    if s.engine.kind not in ENGINES:
+        s.engine.kind = EngineSettings().kind
+    s.engine.server_delay_ms = max(0, s.engine.server_delay_ms)
     if s.sources.mode not in SOURCE_MODES:
         s.sources.mode = SourceSettings().mode
     o = s.overlay

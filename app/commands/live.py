@@ -20,6 +20,7 @@ from app.commands.common import (
     output_format,
     write_output,
 )
+from app.commands.server import add_engine_options, engine_choice, open_remote
 from app.events import SourceStatus
 from app.transcript import FORMATS, SegmentChange, StorageError, export
 
@@ -31,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Caption a microphone, the computer's sound, both, or a file played live.",
     )
     add_model_options(p)
+    add_engine_options(p)
     p.add_argument(
         "--source", default="system", metavar="mic|system|both|FILE",
         help="what to caption (default: system audio); mic:NAME and system:NAME pick a device "
@@ -60,7 +62,6 @@ def source_configs(spec: str, labels: tuple[str, str]):
 
 def run(args: argparse.Namespace) -> int:
     from app import settings as app_settings
-    from app.live.local import LocalBackend
     from app.live.pipeline import LivePipeline
     from app.transcript import create_session
 
@@ -69,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"cannot tell the format of {args.output}; add --format.", 2)
     prefs = app_settings.load().sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
-    model = load_engine(args)
-    if isinstance(model, int):
-        return model
+    backend = _backend(args)
+    if isinstance(backend, int):
+        return backend
     try:
         transcript = create_session()
     except StorageError as err:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     transcript.subscribe(view.changed)
     errors: list[str] = []
     pipeline = LivePipeline(
-        LocalBackend(model), configs, args.delay_ms, args.max_lag,
+        backend, configs, args.delay_ms, args.max_lag,
         on_text=transcript.add_event, on_gap=transcript.add_gap, on_status=view.status,
         on_error=lambda label, msg: errors.append(view.error(label, msg)),
         realtime_files=not args.fast,
@@ -91,6 +92,18 @@ def run(args: argparse.Namespace) -> int:
     if code == 0 and args.output:
         code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
     return code or (1 if errors and not transcript.segments else 0)
+
+
+def _backend(args: argparse.Namespace):
+    """The engine the options and settings choose: this computer's, or a server (checked
+    before any audio is captured, so an unreachable one is one line, not a lost session)."""
+    choice = engine_choice(args)
+    if choice.kind != "local":
+        return open_remote(choice, max_lag_s=args.max_lag, command="live")
+    from app.live.local import LocalBackend
+
+    model = load_engine(args)
+    return model if isinstance(model, int) else LocalBackend(model)
 
 
 def _capture(pipeline, seconds: float | None) -> int:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from app.commands.common import add_model_options, fail, load_engine, output_format, write_output
+from app.commands.server import add_engine_options, engine_choice
 from app.transcript import FORMATS, export, segments_from_pieces
 
 
@@ -18,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", help="WAV, FLAC, OGG, Opus or MP3 file")
     add_model_options(p)
+    add_engine_options(p)
     p.add_argument(
         "--format", choices=sorted(FORMATS), help="output format (default: from --output, else txt)"
     )
@@ -36,10 +38,18 @@ def run(args: argparse.Namespace) -> int:
         audio = load_audio(args.file)
     except SourceUnavailable as err:
         return fail(str(err), 2)
-    model = load_engine(args)
-    if isinstance(model, int):
-        return model
-    result = model.transcribe(audio, delay_ms=args.delay_ms)
+    choice = engine_choice(args)
+    if choice.kind == "local":
+        model = load_engine(args)
+        if isinstance(model, int):
+            return model
+        result = model.transcribe(audio, delay_ms=args.delay_ms)
+    else:
+        from app.commands.server import transcribe_remote
+
+        result = transcribe_remote(choice, audio, args.delay_ms)
+        if isinstance(result, int):
+            return result
     label = Path(args.file).name
     if fmt == "json":
         text = json.dumps(

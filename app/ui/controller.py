@@ -8,6 +8,7 @@ list), so tests can hand in a tiny checkpoint, a file source or a loopback Hub.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,9 @@ class AppController(QObject):
             self.tray.show()
         else:
             self.open_transcript()  # no tray: the window's menus are the way to every action
+        if self._remote():
+            self.connect()
+            return
         path = self._model_dir or self.manager().ready_path()
         if path is None:
             self._on_state(RecorderState.NO_MODEL,
@@ -138,8 +142,43 @@ class AppController(QObject):
         device, dtype = compute.resolve(self.settings.device, self.settings.precision)
         self.recorder.load(path, device, dtype)
 
+    def _remote(self) -> bool:
+        """A remote engine is chosen (and no checkpoint folder was given to the app)."""
+        return self._model_dir is None and self.settings.engine.kind != "local"
+
+    def connect(self) -> None:
+        """Use the remote engine the settings name; the check runs on the recorder's worker."""
+        from app.live.remote_backend import connect_engine
+
+        engine = self.settings.engine
+        where = "Mistral's API" if engine.kind == "mistral" else engine.server_url or "a server"
+        self.recorder.connect(lambda: connect_engine(engine), where)
+
+    def _offer_local(self, notice: str) -> None:
+        """A remote engine failed at start: offer this computer instead (non-modal)."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Warning, "Speech engine unavailable",
+                          f"{notice}\n\nUse this computer instead? The setting can be changed "
+                          "back in Settings > Engine.", parent=self.window)
+        local = box.addButton("Use this computer", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        local.clicked.connect(self._use_local)
+        self.engine_box = box
+        box.open()
+
+    def _use_local(self) -> None:
+        new = copy.deepcopy(self.settings)
+        new.engine.kind = "local"
+        self.apply_settings(new)
+        if self.settings_dialog is not None:
+            self.settings_dialog.set_settings(self.settings)
+
     def record(self) -> None:
-        if self.recorder.model is None and self.recorder.state != RecorderState.LOADING:
+        if self._remote() and self.recorder.model is None:
+            if self.recorder.state != RecorderState.LOADING:
+                self.connect()
+        elif self.recorder.model is None and self.recorder.state != RecorderState.LOADING:
             self.open_models()
         else:
             self.recorder.start()
@@ -159,7 +198,10 @@ class AppController(QObject):
             notice = f"{self._source_error} {notice}"  # the cause first, then what failed
         if state != RecorderState.ERROR:
             self._source_error = ""
-        if state == RecorderState.ERROR and self.recorder.model is None and self._model_dir is None:
+        if state == RecorderState.ERROR and self.recorder.model is None and self._remote():
+            self._offer_local(notice)
+        elif state == RecorderState.ERROR and self.recorder.model is None \
+                and self._model_dir is None:
             self.open_models()  # a model that will not load: let the user verify or fetch it
         self.overlay.set_notice(notice)
         self.window.set_status(notice)
@@ -269,7 +311,10 @@ class AppController(QObject):
         if new.hotkeys != old.hotkeys:
             self._set_hotkeys()
         r = self.recorder
-        if (new.device, new.precision) != (old.device, old.precision) and r.model is not None:
+        if _engine_key(new) != _engine_key(old):
+            self._engine_changed()
+        elif (new.device, new.precision) != (old.device, old.precision) \
+                and r.model is not None and r.model_path is not None:
             self.load(r.model_path)
         else:
             if new.delay_ms != old.delay_ms:
@@ -281,6 +326,17 @@ class AppController(QObject):
                 if r.pipeline is None and r.state == RecorderState.ERROR:
                     r.start()  # the sources that failed to open may work now
         self._save_timer.start()
+
+    def _engine_changed(self) -> None:
+        """Another engine: connect to it, or load this computer's model (or ask for one)."""
+        if self._remote():
+            self.connect()
+            return
+        path = self._model_dir or self.manager().ready_path()
+        if path is None:
+            self.open_models()
+        else:
+            self.load(Path(path))
 
     def _set_hotkeys(self) -> None:
         """App-wide shortcuts everywhere; system-wide too where the platform allows (Windows)."""
@@ -338,3 +394,9 @@ class AppController(QObject):
         self.recorder.control.wait(ms)
         if self.model_dialog is not None:
             self.model_dialog.wait(ms)
+
+
+def _engine_key(settings: Settings) -> tuple:
+    """What selects the engine; a delay learnt by Test connection does not change it."""
+    e = settings.engine
+    return (e.kind, e.server_url, e.server_model, e.mistral_model)

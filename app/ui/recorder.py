@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.live.backend import Backend
 from app.live.lane import SourceConfig
 from app.live.local import LocalBackend
 from app.live.pipeline import LivePipeline
@@ -34,7 +35,9 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
 
 
 def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> LivePipeline:
-    return LivePipeline(LocalBackend(model), source_configs(sources), **options)
+    """``model``: a loaded engine model, or a backend already (a remote engine's)."""
+    backend = model if isinstance(model, Backend) else LocalBackend(model)
+    return LivePipeline(backend, source_configs(sources), **options)
 
 
 def source_configs(sources: list[tuple[str, str]]) -> list[SourceConfig]:
@@ -106,6 +109,23 @@ class Recorder(QObject):
         self.control.submit(job, on_done=self._loaded,
                             on_error=lambda m: self._fail(f"The speech model could not be "
                                                           f"loaded: {m}"))
+
+    def connect(self, make_backend: Callable[[], Any], where: str) -> None:
+        """Use a remote engine: ``make_backend`` checks the server and builds the backend,
+        off the GUI thread; then captioning starts. A failure is an ERROR state whose notice
+        says why (the server's finding)."""
+        self.model_path = None
+        self._set_state(RecorderState.LOADING, f"Connecting to {where}…")
+        old, self.pipeline, self.model = self.pipeline, None, None
+
+        def job() -> Any:
+            if old is not None:
+                old.stop()
+            return make_backend()
+
+        self.control.submit(job, on_done=self._loaded,
+                            on_error=lambda m: self._fail(f"The speech engine at {where} "
+                                                          f"cannot be used: {m}"))
 
     def _loaded(self, model: Any) -> None:
         self.model = model

@@ -17,6 +17,7 @@ from app.compute import DeviceChoice
 from app.settings import Settings
 from app.ui.appearance_page import AppearancePage
 from app.ui.assets import app_icon
+from app.ui.engine_page import EnginePage
 from app.ui.hotkeys_page import HotkeysPage
 from app.ui.sources_page import SourcesPage
 from app.ui.transcription_page import TranscriptionPage
@@ -36,12 +37,14 @@ class SettingsDialog(QDialog):
         self.sources = SourcesPage(audio_devices)
         self.appearance = AppearancePage()
         self.hotkeys = HotkeysPage()
+        self.engine = EnginePage()
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Settings pages")
         self.tabs.addTab(self.transcription, "&Transcription")
         self.tabs.addTab(self.sources, "S&ources")
         self.tabs.addTab(self.appearance, "&Appearance")
         self.tabs.addTab(self.hotkeys, "&Hotkeys")
+        self.tabs.addTab(self.engine, "&Engine")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.close)
         buttons.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close settings")
@@ -53,13 +56,14 @@ class SettingsDialog(QDialog):
         self.set_settings(settings)
 
     def _pages(self) -> tuple:
-        return (self.transcription, self.sources, self.appearance, self.hotkeys)
+        return (self.transcription, self.sources, self.appearance, self.hotkeys, self.engine)
 
     def set_settings(self, settings: Settings) -> None:
         """Show ``settings`` (changed elsewhere, e.g. locked from the overlay's menu)."""
         self._settings = copy.deepcopy(settings)
         for page in self._pages():
             page.load(self._settings)
+        self._show_delay_owner()
 
     def current(self) -> Settings:
         settings = copy.deepcopy(self._settings)
@@ -72,4 +76,17 @@ class SettingsDialog(QDialog):
 
     def _page_changed(self) -> None:
         self._settings = self.current()
+        self._show_delay_owner()
         self.settings_changed.emit(copy.deepcopy(self._settings))
+
+    def _show_delay_owner(self) -> None:
+        """A vLLM server fixes the delay: the slider is off and says whose delay it is."""
+        e, page = self._settings.engine, self.transcription
+        by_server = e.kind == "vllm"
+        page.delay.setEnabled(not by_server)
+        if by_server:
+            told = f" ({e.server_delay_ms} ms)" if e.server_delay_ms else ""
+            page.delay_value.setText(f"set by the server{told}")
+            page.hint.setText("The vLLM server fixes the delay for everyone who uses it.")
+        else:
+            page.load(self._settings)  # the delay label and hint as the slider says
