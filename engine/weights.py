@@ -19,7 +19,7 @@ from engine.config import ModelConfig
 from engine.decoder import TextDecoder
 from engine.encoder import Adapter, AudioEncoder
 from engine.errors import CheckpointError, DeviceError
-from engine.quant import int8_modules, quantize_rows
+from engine.quant import quantize_groups, quantize_rows, quantized_modules
 from engine.tokenizer import Tokenizer
 
 WEIGHTS = "consolidated.safetensors"
@@ -37,6 +37,8 @@ _RENAMES = (
     ("layers.", "decoder.layers."),
 )
 _LAYER_RENAMES = ((".ada_rms_norm_t_cond.0.", ".ada_down."), (".ada_rms_norm_t_cond.2.", ".ada_up."))
+
+QUANTIZE = (None, "int8", "int4")  # weight-only modes (engine/quant.py)
 
 DTYPES = {
     "float32": torch.float32,
@@ -100,16 +102,21 @@ def load_weights(
     path: Path,
     device: torch.device,
     dtype: torch.dtype,
-    int8: frozenset[str] = frozenset(),
+    quant: dict[str, int | None] | None = None,
 ) -> None:
     """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape.
 
-    Weights named in ``int8`` are quantised one tensor at a time as they arrive, so the
-    full-precision model never exists in memory at once.
+    Weights named in ``quant`` (see :func:`engine.quant.quantized_modules`) are quantised one
+    tensor at a time as they arrive, so the full-precision model never exists in memory at once.
     """
-    scales = {n[: -len("weight")] + "scale" for n in int8}
+    quant = quant or {}
+    scales = {n[: -len("weight")] + "scale" for n in quant}
     heads = _rope_heads(net)
     expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
+    for name, group in quant.items():
+        if group:  # packed int4 rows hold two weights per byte; the file has one per element
+            module = net.get_submodule(name[: -len(".weight")])
+            expected[name] = torch.Size((module.out_features, module.in_features))
     if not path.is_file():
         raise CheckpointError(
             f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
@@ -137,9 +144,8 @@ def load_weights(
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
             tensor = _rotate_half_rows(name, _read(f, key, path).to(device=device), heads)
-            if name in int8:
-                state[name], scale = quantize_rows(tensor)
-                state[name[: -len("weight")] + "scale"] = scale.to(dtype)
+            if name in quant:
+                state.update(_quantized(name, tensor, quant[name], dtype))
             else:
                 state[name] = tensor.to(dtype)
     missing = sorted(set(expected) - set(state))
@@ -149,6 +155,16 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+def _quantized(name: str, w: torch.Tensor, group: int | None, dtype: torch.dtype):
+    """State entries of one quantised weight: int4 in groups of ``group``, or int8 rows."""
+    scale_name = name[: -len("weight")] + "scale"
+    if group:
+        packed, scales_zeros = quantize_groups(w, group)
+        return {name: packed, scale_name: scales_zeros}
+    q, scale = quantize_rows(w)
+    return {name: q, scale_name: scale.to(dtype)}
 
 
 def _rope_heads(net: VoxtralNet) -> dict[str, int]:
@@ -184,14 +200,19 @@ def build(
     path: Path, device: str | torch.device, dtype: str | torch.dtype, quantize: str | None = None
 ):
     """Config, tokenizer and loaded modules of the checkpoint folder ``path``."""
-    if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8'; got {quantize!r}")
+    if quantize not in QUANTIZE:
+        raise ValueError(f"quantize must be None, 'int8' or 'int4'; got {quantize!r}")
     if not path.is_dir():
         raise CheckpointError(
             f"{path} is not a folder. Point to the folder holding params.json, "
             "consolidated.safetensors and tekken.json."
         )
     dev, dt = resolve_device(device), resolve_dtype(dtype)
+    if quantize == "int4" and dev.type != "cpu":
+        raise DeviceError(
+            f"int4 weights run on the CPU only (torch has no int4 kernel in this layout for "
+            f"{dev.type}). Use int8 on a GPU, or choose the cpu device."
+        )
     config = ModelConfig.from_params(path / "params.json")
     tokenizer = Tokenizer(path / "tekken.json")
     config = dataclasses.replace(config, n_left_pad_tokens=tokenizer.n_left_pad_tokens)
@@ -202,8 +223,8 @@ def build(
         )
     with torch.device("meta"):
         net = VoxtralNet(config)
-        int8 = frozenset(int8_modules(net)) if quantize else frozenset()
-    load_weights(net, path / WEIGHTS, dev, dt, int8)
+        quant = quantized_modules(net, quantize) if quantize else {}
+    load_weights(net, path / WEIGHTS, dev, dt, quant)
     rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64
     for tower in (net.encoder, net.decoder):
         tower.inv_freq = tower.inv_freq.to(rope_device)

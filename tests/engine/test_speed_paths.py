@@ -115,7 +115,7 @@ def test_int8_linear_error_per_matrix():
 
 def test_bad_quantize_value(tiny_dir):
     with pytest.raises(ValueError, match="int8"):
-        engine.load_model(tiny_dir, quantize="int4")
+        engine.load_model(tiny_dir, quantize="int3")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none on this machine)")
