@@ -20,13 +20,16 @@ def load_model(
     dtype: str | torch.dtype = torch.float32,
     quantize: str | None = None,
     cuda_graphs: bool = True,
+    source_sha256: str | None = None,
 ) -> Model:
     """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``.
 
-    ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales.
-    ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device.
+    ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales;
+    ``"int4"`` (CPU only) in groups of 4-bit weights. Given ``source_sha256``, the verified
+    sha256 of the folder's weights, the quantised weights are stored beside them once and mapped
+    on later loads. ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device.
     """
-    return Model(Path(path), device, dtype, quantize, cuda_graphs)
+    return Model(Path(path), device, dtype, quantize, cuda_graphs, source_sha256)
 
 
 __all__ = [

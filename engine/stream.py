@@ -69,12 +69,13 @@ class Model:
     """A loaded Voxtral Realtime checkpoint: weights on one device, tokenizer, features."""
 
     def __init__(
-        self, path: Path, device, dtype, quantize: str | None = None, cuda_graphs: bool = True
+        self, path: Path, device, dtype, quantize: str | None = None, cuda_graphs: bool = True,
+        source_sha256: str | None = None,
     ) -> None:
         self.path = path
         self.cuda_graphs = cuda_graphs
         self.config, self.tokenizer, self.net, self.device, self.dtype = build(
-            path, device, dtype, quantize
+            path, device, dtype, quantize, source_sha256
         )
         self.quantize = quantize
         self.mel = LogMel(self.config.audio, self.device)
