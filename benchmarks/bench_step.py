@@ -97,7 +97,8 @@ def weight_bytes(folder: Path, mode: str) -> int:
 
 # -- one side, in its own process -------------------------------------------------------------
 
-def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int) -> dict:
+def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int,
+                encode_every: int = 1) -> dict:
     import engine
 
     dtype, quantize = MODES[mode]
@@ -110,6 +111,7 @@ def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int
                               source_sha256=f"bench-{st.st_size}-{st.st_mtime_ns}")
     sync(device)
     load = time.perf_counter() - began
+    model.encode_every = encode_every
     streams = model.streams([480] * batch)
     group = streams[0].group
     split = {"encoder": 0.0, "decoder": 0.0}
@@ -205,8 +207,11 @@ def one(args) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     side, mode = args.one.split(":")
-    run = engine_side if side == "engine" else transformers_side
-    out = run(Path(args.dir), mode, args.device, args.seconds, args.batch)
+    if side == "engine":
+        out = engine_side(Path(args.dir), mode, args.device, args.seconds, args.batch,
+                          args.encode_every)
+    else:
+        out = transformers_side(Path(args.dir), mode, args.device, args.seconds, args.batch)
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
     print("RESULT " + json.dumps(out))
 
@@ -216,7 +221,7 @@ def one(args) -> None:
 def side_in_process(args, spec: str, batch: int) -> dict | None:
     cmd = [sys.executable, "-m", "benchmarks.bench_step", "--one", spec, "--dir", args.dir,
            "--device", args.device, "--seconds", str(args.seconds), "--threads",
-           str(args.threads), "--batch", str(batch)]
+           str(args.threads), "--batch", str(batch), "--encode-every", str(args.encode_every)]
     done = subprocess.run(cmd, check=False, capture_output=True, text=True)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -227,12 +232,14 @@ def side_in_process(args, spec: str, batch: int) -> dict | None:
 
 def row(name: str, r: dict, floor: float | None) -> str:
     med = statistics.median(r["steps"])
+    mean = statistics.fmean(r["steps"])
     p90 = float(np.percentile(r["steps"], 90))
     pct = f"{100 * floor / med:5.0f}%" if floor else "     "
     split = (f"{statistics.median(r['encoder']) * 1e3:8.1f} {statistics.median(r['decoder']) * 1e3:8.1f}"
              if "encoder" in r else f"{'':8} {'':8}")
     prompt = f"{r['prompt']:7.1f}" if "prompt" in r else f"{'':7}"
-    return (f"{name:<26} {med * 1e3:9.1f} {p90 * 1e3:9.1f} {floor * 1e3 if floor else 0:8.1f} {pct}"
+    return (f"{name:<26} {med * 1e3:9.1f} {mean * 1e3:8.1f} {p90 * 1e3:9.1f}"
+            f" {floor * 1e3 if floor else 0:8.1f} {pct}"
             f" {split} {r['load']:6.1f} {r['peak_rss_gb']:6.1f} {prompt}")
 
 
@@ -250,6 +257,9 @@ def main() -> None:
     p.add_argument("--dir", help="reuse or keep the random checkpoint in this folder")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for every side (default 1: steady on a shared machine)")
+    p.add_argument("--encode-every", type=int, default=1,
+                   help="engine: positions per encoder call past the prompt (adds (k-1) x 80 ms "
+                        "of latency; compare the mean column)")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -287,7 +297,8 @@ def report(args, folder: Path) -> None:
     print(f"\nshape {args.shape}, {where}, {args.threads} thread(s), {args.seconds:.0f} s audio")
     if bandwidth:
         print(f"measured read bandwidth: {bandwidth / 1e9:.1f} GB/s; floor = weight bytes / that")
-    print(f"{'':<26} {'median ms':>9} {'p90 ms':>9} {'floor ms':>8} {'%floor':>6} {'enc ms':>8}"
+    print(f"{'':<26} {'median ms':>9} {'mean ms':>8} {'p90 ms':>9} {'floor ms':>8} {'%floor':>6}"
+          f" {'enc ms':>8}"
           f" {'dec ms':>8} {'load s':>6} {'RSS GB':>6} {'prompt s':>7}")
     for name, r, floor, _ in results:
         print(row(name, r, floor))

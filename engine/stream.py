@@ -79,6 +79,9 @@ class Model:
         )
         self.quantize = quantize
         self.mel = LogMel(self.config.audio, self.device)
+        # Positions per encoder call once past the prompt: k > 1 reads the encoder's weights once
+        # per k steps, and holds each position's text back by up to (k - 1) x 80 ms.
+        self.encode_every = 1
 
     def stream(self, delay_ms: int = 480) -> Stream:
         return self.streams([delay_ms])[0]
@@ -204,9 +207,12 @@ class Stream:
         return max(0, (self._total - self._first_stop) // self._spt + 1)
 
     def to_encode(self) -> int:
-        """Positions ready for the encoder now: the whole prompt at once, then any number."""
+        """Positions ready for the encoder now: the whole prompt at once, then at least
+        ``model.encode_every`` at a time (any number once the audio is finished)."""
         ready = self.positions_available() - self.encoded
         if self.encoded == 0 and ready < len(self.prompt):
+            return 0
+        if 0 < self.encoded and ready < self.model.encode_every and self._end is None:
             return 0
         return max(0, ready)
 
