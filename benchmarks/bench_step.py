@@ -1,18 +1,29 @@
-"""Steady-state streaming step: this engine against transformers, same weights, same audio.
+"""Steady-state streaming step against the machine's memory-bandwidth floor, and against transformers.
 
-    python -m benchmarks.bench_step                      # mid-size shapes on the CPU, minutes
-    python -m benchmarks.bench_step --device cuda --shape full --dtype bfloat16
+    python -m benchmarks.bench_step                                   # mid shapes, CPU, minutes
+    python -m benchmarks.bench_step --shape full --threads 2 --dir /tmp/voxcap-full
+    python -m benchmarks.bench_step --device cuda --shape full --modes bf16,int8
 
-Both sides get the same random checkpoint (written once in the real Mistral layout) and the
-same audio. The engine is timed per 80 ms step as a live caller drives it (feed 1280 samples,
-read the text); transformers is timed per generated token of ``generate`` in its streaming mode
-(input features handed over chunk by chunk). Reports median and 90th-percentile step times,
-batch 1 and batch 2, optionally int8, start-up time and peak GPU memory, then the ratio.
+One 80 ms step reads every weight once (the encoder, conv stem and adapter run on every step, and
+the decoder with its LM head), so the step cannot be faster than (bytes of weights) / (read
+bandwidth): the floor. The benchmark measures the bandwidth itself (a large tensor summed with
+the same thread count), then prints each mode's median step in ms and as % of its floor.
+
+Each side runs in its own process, one after the other, so the engine and transformers are never
+in memory together and each process's peak RSS is its own. Both get the same random checkpoint
+(written once in the real Mistral layout) and the same audio. The engine is timed per 80 ms step
+as a live caller drives it (feed 1280 samples, read the text), split into encoder and decoder;
+transformers per generated token of ``generate`` in its streaming mode, its model loaded in the
+benchmark's dtype tensor by tensor (so the full size fits: no float32 copy, no second state dict).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +44,10 @@ SHAPES = {
         "dec_kv_heads": 8, "dec_head_dim": 128, "dec_hidden": 9216, "dec_window": 8192, "n_words": 130_072,
     },
 }
+# mode -> (engine dtype, quantize); int8/int4 keep bf16 activations and caches
+MODES = {"fp32": ("float32", None), "bf16": ("bfloat16", None),
+         "int8": ("bfloat16", "int8"), "int4": ("bfloat16", "int4")}
+WARMUP = 5
 
 
 def sync(device: str) -> None:
@@ -47,28 +62,129 @@ def audio_of(seconds: float) -> np.ndarray:
     return (tone + 0.05 * rng.standard_normal(t.size)).astype(np.float32)
 
 
-def engine_steps(model, audio: np.ndarray, batch: int, device: str, warmup: int) -> list[float]:
-    """Seconds per steady-state step with ``batch`` live streams fed 80 ms at a time."""
+def read_bandwidth(threads: int, mib: int = 512) -> float:
+    """Bytes per second this machine reads with ``threads`` threads (best of 7 sums of a
+    ``mib`` MiB tensor, far larger than any cache)."""
+    torch.set_num_threads(threads)
+    x = torch.ones(mib * 2**20 // 4, dtype=torch.float32)
+    best = float("inf")
+    for _ in range(7):
+        began = time.perf_counter()
+        x.sum()
+        best = min(best, time.perf_counter() - began)
+    return x.nbytes / best
+
+
+def weight_bytes(folder: Path, mode: str) -> int:
+    """Bytes of weights one step reads in ``mode``: every parameter once (the token embedding
+    is the LM head, so it is read whole)."""
+    from engine.config import ModelConfig
+    from engine.quant import quantized_modules
+    from engine.weights import VoxtralNet
+
+    dtype, quantize = MODES[mode]
+    with torch.device("meta"):
+        net = VoxtralNet(ModelConfig.from_params(folder / "params.json")).to(getattr(torch, dtype))
+        if quantize:
+            quantized_modules(net, quantize)
+    total = 0
+    for p in net.parameters():
+        size = p.element_size() if p.dtype not in (torch.float32, torch.bfloat16) else \
+            torch.empty((), dtype=getattr(torch, dtype)).element_size()
+        total += p.numel() * size
+    return total
+
+
+# -- one side, in its own process -------------------------------------------------------------
+
+def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int,
+                encode_every: int = 1) -> dict:
+    import engine
+
+    dtype, quantize = MODES[mode]
+    audio = audio_of(seconds)
+    began = time.perf_counter()
+    # The random checkpoint stands in for a verified one: its size and mtime name the source, so
+    # the first run stores the quantised weights beside it and later runs map them.
+    st = (folder / "consolidated.safetensors").stat()
+    model = engine.load_model(folder, device=device, dtype=dtype, quantize=quantize,
+                              source_sha256=f"bench-{st.st_size}-{st.st_mtime_ns}")
+    sync(device)
+    load = time.perf_counter() - began
+    model.encode_every = encode_every
     streams = model.streams([480] * batch)
     group = streams[0].group
+    split = {"encoder": 0.0, "decoder": 0.0}
+    for half, name in (("_encode", "encoder"), ("_decode", "decoder")):
+        setattr(group, half, _timed(getattr(group, half), split, name, device))
     first = 7 * 1280 + 40  # the prompt's audio for a 480 ms delay
+    began = time.perf_counter()
     group.feed([audio[:first]] * batch)
-    times = []
+    sync(device)
+    prompt = time.perf_counter() - began
+    times, encoder, decoder = [], [], []
     for at in range(first, audio.size - 1280, 1280):
-        chunk = audio[at : at + 1280]
+        split.update(encoder=0.0, decoder=0.0)
         sync(device)
         began = time.perf_counter()
-        group.feed([chunk] * batch)
+        group.feed([audio[at : at + 1280]] * batch)
         sync(device)
         times.append(time.perf_counter() - began)
-    return times[warmup:]
+        encoder.append(split["encoder"])
+        decoder.append(split["decoder"])
+    return {"steps": times[WARMUP:], "encoder": encoder[WARMUP:], "decoder": decoder[WARMUP:],
+            "load": load, "prompt": prompt}
 
 
-def transformers_steps(ref, padded: np.ndarray, prompt: list[int], batch: int, device: str,
-                       dtype: torch.dtype, warmup: int) -> list[float]:
-    """Seconds per generated token of transformers' streaming ``generate``."""
+def _timed(fn, split: dict, name: str, device: str):
+    def run():
+        began = time.perf_counter()
+        fn()
+        sync(device)
+        split[name] += time.perf_counter() - began
+
+    return run
+
+
+def reference_in_dtype(folder: Path, dtype: torch.dtype):
+    """transformers' model with its weights in ``dtype`` from the start, filled tensor by
+    tensor from the mapped checkpoint: peak memory is the model plus one tensor."""
+    from safetensors import safe_open
+    from transformers import VoxtralRealtimeForConditionalGeneration
+    from transformers.initialization import no_init_weights
+
+    from tests.reference import reference_config, reference_tensor
+
+    config = reference_config(folder)
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)  # parameters only: the rotary tables are built in float32
+    try:
+        with no_init_weights():
+            model = VoxtralRealtimeForConditionalGeneration(config)
+    finally:
+        torch.set_default_dtype(default)
+    model.lm_head.weight = model.model.language_model.embed_tokens.weight  # tied, as the file
+    params = dict(model.named_parameters())
+    with safe_open(str(folder / "consolidated.safetensors"), framework="pt") as f:
+        for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
+            name, w = reference_tensor(key, f.get_tensor(key), config)
+            params[name].data.copy_(w)
+    model.generation_config.eos_token_id = None  # live streams never stop at EOS
+    return model.eval()
+
+
+def transformers_side(folder: Path, mode: str, device: str, seconds: float, batch: int) -> dict:
+    from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
     from tests.reference import reference_features
 
+    dtype = getattr(torch, MODES[mode][0])
+    began = time.perf_counter()
+    ref = reference_in_dtype(folder, dtype).to(device)
+    load = time.perf_counter() - began
+    enc = MistralTokenizer.from_file(str(folder / "tekken.json")).instruct_tokenizer
+    padded = enc.audio_encoder.pad(audio_of(seconds), 16000, 480)
+    prompt = list(enc.start()) + enc.audio_encoder.encode_streaming_tokens(480)
     mel = reference_features(padded).to(device, dtype).repeat(batch, 1, 1)
     n_prompt = len(prompt)
     stamps: list[float] = []
@@ -83,93 +199,114 @@ def transformers_steps(ref, padded: np.ndarray, prompt: list[int], batch: int, d
     ids = torch.tensor([prompt] * batch, device=device)
     with torch.inference_mode():
         ref.generate(input_ids=ids, input_features=chunks(), num_delay_tokens=6)
-    steps = np.diff(stamps).tolist()
-    return steps[warmup:]
+    return {"steps": np.diff(stamps).tolist()[WARMUP:], "load": load}
 
 
-def summarise(name: str, times: list[float]) -> tuple[str, float]:
-    med = statistics.median(times)
-    p90 = float(np.percentile(times, 90))
-    return f"{name:<34} {med * 1e3:9.2f} {p90 * 1e3:9.2f} {0.08 / med:9.1f}x", med
+def one(args) -> None:
+    """Run one side (``--one engine:MODE`` or ``transformers:MODE``), print its JSON."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    side, mode = args.one.split(":")
+    if side == "engine":
+        out = engine_side(Path(args.dir), mode, args.device, args.seconds, args.batch,
+                          args.encode_every)
+    else:
+        out = transformers_side(Path(args.dir), mode, args.device, args.seconds, args.batch)
+    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+    print("RESULT " + json.dumps(out))
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+def side_in_process(args, spec: str, batch: int) -> dict | None:
+    cmd = [sys.executable, "-m", "benchmarks.bench_step", "--one", spec, "--dir", args.dir,
+           "--device", args.device, "--seconds", str(args.seconds), "--threads",
+           str(args.threads), "--batch", str(batch), "--encode-every", str(args.encode_every)]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    print(f"{spec} batch {batch} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def row(name: str, r: dict, floor: float | None) -> str:
+    med = statistics.median(r["steps"])
+    mean = statistics.fmean(r["steps"])
+    p90 = float(np.percentile(r["steps"], 90))
+    pct = f"{100 * floor / med:5.0f}%" if floor else "     "
+    split = (f"{statistics.median(r['encoder']) * 1e3:8.1f} {statistics.median(r['decoder']) * 1e3:8.1f}"
+             if "encoder" in r else f"{'':8} {'':8}")
+    prompt = f"{r['prompt']:7.1f}" if "prompt" in r else f"{'':7}"
+    return (f"{name:<26} {med * 1e3:9.1f} {mean * 1e3:8.1f} {p90 * 1e3:9.1f}"
+            f" {floor * 1e3 if floor else 0:8.1f} {pct}"
+            f" {split} {r['load']:6.1f} {r['peak_rss_gb']:6.1f} {prompt}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--shape", choices=list(SHAPES), default="mid")
-    p.add_argument("--dtype", default=None, help="default: bfloat16 on cuda, float32 on cpu")
+    p.add_argument("--modes", default=None,
+                   help="engine modes, comma-separated (default cpu: fp32,bf16,int8,int4; "
+                        "cuda: bf16,int8)")
+    p.add_argument("--peers", default="fp32,bf16",
+                   help="transformers in these modes (fp32, bf16; empty: none)")
     p.add_argument("--seconds", type=float, default=None, help="audio length (default per device)")
-    p.add_argument("--int8", action="store_true", help="also time the int8 weight-only engine")
-    p.add_argument("--no-transformers", action="store_true", help="time the engine only")
+    p.add_argument("--batch2", action="store_true", help="also time two streams per step")
     p.add_argument("--dir", help="reuse or keep the random checkpoint in this folder")
     p.add_argument("--threads", type=int, default=1,
-                   help="CPU threads for both sides (default 1: steady on a shared machine)")
+                   help="CPU threads for every side (default 1: steady on a shared machine)")
+    p.add_argument("--encode-every", type=int, default=1,
+                   help="engine: positions per encoder call past the prompt (adds (k-1) x 80 ms "
+                        "of latency; compare the mean column)")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
-    run(args)
-
-
-def run(args) -> None:
-    import engine
-    from tests.reference import reference_model
-    from tests.tiny_checkpoint import write_checkpoint
-
-    device = args.device
-    torch.set_num_threads(args.threads)
-    dtype_name = args.dtype or ("bfloat16" if device == "cuda" else "float32")
-    dtype = getattr(torch, dtype_name)
-    seconds = args.seconds or (20.0 if device == "cuda" else 6.0)
-    torch.manual_seed(0)
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="voxcap-bench-"))
+    args.seconds = args.seconds or (20.0 if args.device == "cuda" else 6.0)
+    if args.one:
+        one(args)
+        return
+    args.dir = args.dir or tempfile.mkdtemp(prefix="voxcap-bench-")
+    folder = Path(args.dir)
     if not (folder / "consolidated.safetensors").exists():
-        write_checkpoint(folder, **SHAPES[args.shape], dtype="bfloat16")
-    audio = audio_of(seconds)
-    warmup = 5
-    rows = []
+        code = ("import sys; from pathlib import Path; from benchmarks.bench_step import SHAPES; "
+                "from tests.tiny_checkpoint import write_checkpoint; "
+                "write_checkpoint(Path(sys.argv[1]), **SHAPES[sys.argv[2]], dtype='bfloat16')")
+        subprocess.run([sys.executable, "-c", code, args.dir, args.shape], check=True)
+    report(args, folder)
 
-    began = time.perf_counter()
-    model = engine.load_model(folder, device=device, dtype=dtype)
-    model.transcribe(audio[:16000])  # first-run work (kernels, graphs) counts as start-up
-    sync(device)
-    startup = time.perf_counter() - began
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    for batch in (1, 2):
-        rows.append(summarise(f"engine {dtype_name} batch {batch}",
-                              engine_steps(model, audio, batch, device, warmup)))
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
-    del model
-    if args.int8:
-        q8 = engine.load_model(folder, device=device, dtype=dtype, quantize="int8")
-        for batch in (1, 2):
-            rows.append(summarise(f"engine int8 ({dtype_name} act.) batch {batch}",
-                                  engine_steps(q8, audio, batch, device, warmup)))
-        del q8
-    ours = rows[0][1]
-    theirs = None
-    if not args.no_transformers:
-        ref = reference_model(folder, dtype).to(device)
-        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
-        enc = MistralTokenizer.from_file(str(folder / "tekken.json")).instruct_tokenizer
-        padded = enc.audio_encoder.pad(audio, 16000, 480)
-        prompt = list(enc.start()) + enc.audio_encoder.encode_streaming_tokens(480)
-        for batch in (1, 2):
-            rows.append(summarise(f"transformers generate batch {batch}",
-                                  transformers_steps(ref, padded, prompt, batch, device, dtype,
-                                                     warmup)))
-        theirs = rows[-2][1]
-
-    print(f"\nshape {args.shape}, device {device}, {args.threads} CPU thread(s)"
-          f" ({torch.cuda.get_device_name(0) if device == 'cuda' else 'CPU'}), {seconds:.0f} s audio")
-    print(f"{'':<34} {'median ms':>9} {'p90 ms':>9} {'realtime':>10}")
-    for line, _ in rows:
-        print(line)
-    print(f"batch 2 / batch 1 step time: {rows[1][1] / rows[0][1]:.2f}")
-    print(f"engine start-up (load + first second of audio): {startup:.1f} s")
-    if device == "cuda":
-        print(f"engine peak GPU memory (bf16, batch 1 and 2): {peak:.2f} GiB")
-    if theirs is not None:
-        print(f"engine is {theirs / ours:.1f}x faster than transformers")
+def report(args, folder: Path) -> None:
+    modes = (args.modes or ("fp32,bf16,int8,int4" if args.device == "cpu" else "bf16,int8")).split(",")
+    peers = [m for m in args.peers.split(",") if m]
+    bandwidth = read_bandwidth(args.threads) if args.device == "cpu" else None
+    results = []
+    for mode in modes:
+        floor = weight_bytes(folder, mode) / bandwidth if bandwidth else None
+        for batch in (1, 2) if args.batch2 else (1,):
+            r = side_in_process(args, f"engine:{mode}", batch)
+            if r:
+                results.append((f"engine {mode} batch {batch}", r, floor, mode))
+    for mode in peers:
+        floor = weight_bytes(folder, mode) / bandwidth if bandwidth else None
+        r = side_in_process(args, f"transformers:{mode}", 1)
+        if r:
+            results.append((f"transformers {mode}", r, floor, mode))
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
+    print(f"\nshape {args.shape}, {where}, {args.threads} thread(s), {args.seconds:.0f} s audio")
+    if bandwidth:
+        print(f"measured read bandwidth: {bandwidth / 1e9:.1f} GB/s; floor = weight bytes / that")
+    print(f"{'':<26} {'median ms':>9} {'mean ms':>8} {'p90 ms':>9} {'floor ms':>8} {'%floor':>6}"
+          f" {'enc ms':>8}"
+          f" {'dec ms':>8} {'load s':>6} {'RSS GB':>6} {'prompt s':>7}")
+    for name, r, floor, _ in results:
+        print(row(name, r, floor))
+    medians = {(n.split()[0], m): statistics.median(r["steps"]) for n, r, _, m in results}
+    for mode in peers:
+        if ("engine", mode) in medians and ("transformers", mode) in medians:
+            ratio = medians[("transformers", mode)] / medians[("engine", mode)]
+            print(f"{mode}: engine is {ratio:.2f}x transformers' speed per step")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ class RingKV:
         self.pos = torch.full((batch, self.size), -1, dtype=torch.long, device=device)
         self._mask: torch.Tensor | None = None
         self._write_slots: torch.Tensor | None = None  # (B, n) slots the chunk writes
+        self._write_rows: torch.Tensor | None = None  # (B, n) the row of each written slot
         self._write_from = 0  # first new position of the chunk that is kept
         self._concat = False
         self._new_pos: torch.Tensor | None = None
@@ -58,6 +59,7 @@ class RingKV:
         self._write_from = max(0, T - self.size)
         kept = qpos[:, self._write_from :]
         self._write_slots = kept % self.size
+        self._write_rows = torch.arange(kept.shape[0], device=kept.device)[:, None].expand_as(kept)
         self._new_pos = self.pos.scatter(1, self._write_slots, kept)
         used = self._used
         kpos = torch.cat((self.pos[:, :used], qpos), 1) if self._concat else self._new_pos[:, :used]
@@ -78,10 +80,16 @@ class RingKV:
         return self.k[layer, :, :, :used], self.v[layer, :, :, :used], self._mask
 
     def _write(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> None:
-        k, v = k[:, :, self._write_from :], v[:, :, self._write_from :]
-        idx = self._write_slots[:, None, :, None].expand(-1, k.shape[1], -1, k.shape[3])
-        self.k[layer].scatter_(2, idx, k)
-        self.v[layer].scatter_(2, idx, v)
+        """Store the kept new positions' k/v (B, Hkv, T, hd) in their slots.
+
+        Indexed assignment touches only the written positions' bytes on every device and dtype;
+        ``scatter_`` on a bfloat16 CPU tensor converts the whole ring to float32 and back on
+        each call (tens of milliseconds for one decoder layer's ring).
+        """
+        at = (self._write_rows, self._write_slots)  # (B, n) each
+        # (B, S, Hkv, hd) views of the ring, indexed by (row, slot) pairs
+        self.k[layer].transpose(1, 2).index_put_(at, k[:, :, self._write_from :].transpose(1, 2))
+        self.v[layer].transpose(1, 2).index_put_(at, v[:, :, self._write_from :].transpose(1, 2))
 
     def commit(self) -> None:
         """Make the chunk's positions visible to the next chunk."""

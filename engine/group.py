@@ -104,8 +104,11 @@ class Stream:
 class StreamGroup:
     """The device state of a batch of streams, one row per stream, stepped together."""
 
-    def __init__(self, parts: Parts, delays_ms: Sequence[int] = ()) -> None:
+    def __init__(
+        self, parts: Parts, delays_ms: Sequence[int] = (), encode_every: int = 1
+    ) -> None:
         self.parts = parts
+        self.encode_every = encode_every  # positions per encoder call past the prompt
         self._states: list[StreamState] = []
         self._handles: list[Stream] = []
         self.graphs: GroupGraphs | None = None
@@ -183,7 +186,7 @@ class StreamGroup:
     def _encode(self) -> None:
         states = self._states
         while True:
-            counts = [s.to_encode() for s in states]
+            counts = [s.to_encode(self.encode_every) for s in states]
             if not any(counts):
                 return
             if len(states) > 1 and all(counts):

@@ -41,6 +41,9 @@ class Model:
     def __init__(self, parts: Parts, path: Path | None = None) -> None:
         self.parts = parts
         self.path = path  # the checkpoint folder it was loaded from
+        # Positions per encoder call once past the prompt, for groups made from now on: k > 1
+        # reads the encoder's weights once per k steps, and holds text back by up to (k - 1) x 80 ms.
+        self.encode_every = 1
 
     @property
     def config(self) -> ModelConfig:
@@ -75,11 +78,11 @@ class Model:
 
         More can join later with ``streams[0].group.open(delay_ms)``.
         """
-        return StreamGroup(self.parts, list(delays_ms)).streams
+        return StreamGroup(self.parts, list(delays_ms), self.encode_every).streams
 
     def group(self) -> StreamGroup:
         """An empty group; each ``group.open(delay_ms)`` adds a stream to its batch."""
-        return StreamGroup(self.parts)
+        return StreamGroup(self.parts, encode_every=self.encode_every)
 
     def transcribe(
         self, audio: np.ndarray | Sequence[np.ndarray], delay_ms: int = DEFAULT_DELAY_MS
@@ -110,13 +113,16 @@ def load_model(
     dtype: str | torch.dtype = torch.float32,
     quantize: str | None = None,
     cuda_graphs: bool = True,
+    source_sha256: str | None = None,
 ) -> Model:
     """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``.
 
-    ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales.
-    ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device. Raises
+    ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales;
+    ``"int4"`` (CPU only) in groups of 4-bit weights. Given ``source_sha256``, the verified
+    sha256 of the folder's weights, the quantised weights are stored beside them once and mapped
+    on later loads. ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device. Raises
     CheckpointError for a missing or damaged file, DeviceError for a device or dtype not usable
     here, ValueError for an unknown ``quantize``.
     """
     path = Path(path)
-    return Model(load_parts(path, device, dtype, quantize, cuda_graphs), path)
+    return Model(load_parts(path, device, dtype, quantize, cuda_graphs, source_sha256), path)

@@ -43,7 +43,8 @@ def load_parts(
     dtype: str | torch.dtype,
     quantize: str | None = None,
     cuda_graphs: bool = True,
+    source_sha256: str | None = None,
 ) -> Parts:
     """Read the checkpoint folder ``path``; errors as :func:`engine.weights.build` raises them."""
-    config, tokenizer, net, dev, dt = build(path, device, dtype, quantize)
+    config, tokenizer, net, dev, dt = build(path, device, dtype, quantize, source_sha256)
     return Parts(config, tokenizer, net, dev, dt, LogMel(config.audio, dev), cuda_graphs)

@@ -1,10 +1,16 @@
-"""int8 weight-only quantisation: per-output-channel scales, activations stay in the model dtype.
+"""Weight-only quantisation: int8 with per-output-channel scales, int4 with group-wise ones.
 
-Halves the bytes each step reads (about 4.5 GB for the real model instead of 8.9 GB), so the model
-fits 8 GB cards. Every Linear of the encoder, adapter and decoder is quantised, and so is the
-token embedding, which is also the LM head (its rows are the output channels). Where torch has
+int8 halves the bytes each step reads (about 4.5 GB for the real model instead of 8.9 GB), so the
+model fits 8 GB cards. Every Linear of the encoder, adapter and decoder is quantised, and so is
+the token embedding, which is also the LM head (its rows are the output channels). Where torch has
 a fused int8 matmul for the device and dtype it is used; elsewhere the weight is widened on the
 fly, which is slower but identical in result up to rounding.
+
+int4 (CPU only) quarters them again: each group of 32-128 input weights of a row has its own
+scale and offset (torch's "tinygemm" layout, ``_weight_int4pack_mm_for_cpu``). Matrices whose
+shape that kernel cannot take, and the token embedding (looked up row by row as well as used as
+the LM head), stay int8. Activations enter the fused kernels in bfloat16 on the CPU, their fast
+pairing; results return in the model dtype.
 """
 from __future__ import annotations
 
@@ -23,6 +29,18 @@ def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return q, scale
 
 
+def kernel_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
+    """The activation dtype the fused int8 matmul runs fast with for a model in ``dtype``.
+
+    On the CPU torch's ``_weight_int8pack_mm`` reaches 40-70 % of the memory-bandwidth floor with
+    bfloat16 activations but 5-7 % with float32 ones, so a float32 model's activations are
+    rounded to bfloat16 for the matmul alone (the int8 weights' own error is far larger).
+    """
+    if device.type == "cpu" and dtype == torch.float32 and _fused_ok(device, torch.bfloat16):
+        return torch.bfloat16
+    return dtype
+
+
 @cache
 def _fused_ok(device: torch.device, dtype: torch.dtype) -> bool:
     try:
@@ -35,10 +53,15 @@ def _fused_ok(device: torch.device, dtype: torch.dtype) -> bool:
 
 
 def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """x (..., in) @ (q * scale)^T -> (..., out), in x's dtype."""
-    if _fused_ok(x.device, x.dtype):
-        y = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]).contiguous(), q, scale)
-        return y.reshape(*x.shape[:-1], q.shape[0])
+    """x (..., in) @ (q * scale)^T -> (..., out), in x's dtype.
+
+    q: int8 (out, in); scale: (out,) in the kernel dtype (see :func:`kernel_dtype`).
+    """
+    kd = kernel_dtype(x.device, x.dtype)
+    if _fused_ok(x.device, kd):
+        rows = x.reshape(-1, x.shape[-1]).to(kd).contiguous()  # (N, in)
+        y = torch._weight_int8pack_mm(rows, q, scale.to(kd))  # (N, out)
+        return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     return F.linear(x, q.to(x.dtype)) * scale
 
 
@@ -71,21 +94,71 @@ class Int8Embedding(nn.Module):
         return int8_linear(h, self.weight, self.scale)
 
 
-def int8_modules(net: nn.Module) -> set[str]:
-    """Swap every Linear and the embedding of ``net`` (on meta) for int8 twins.
+def quantized_modules(net: nn.Module, mode: str) -> dict[str, int | None]:
+    """Swap every Linear and the embedding of ``net`` (on meta) for quantised twins.
 
-    Returns the names of the weights that must be quantised when loading.
+    ``mode`` is "int8" or "int4". Returns the names of the weights to quantise when loading,
+    each with its int4 group size (None: int8).
     """
-    names = set()
+    names: dict[str, int | None] = {}
     for parent_name, parent in list(net.named_modules()):
         for child_name, child in list(parent.named_children()):
             full = f"{parent_name}.{child_name}" if parent_name else child_name
             if isinstance(child, nn.Linear):
-                swap = Int8Linear(child.in_features, child.out_features, child.bias is not None)
+                has_bias = child.bias is not None
+                group = int4_group(child.out_features, child.in_features) if mode == "int4" else None
+                swap = (Int4Linear(child.in_features, child.out_features, has_bias, group) if group
+                        else Int8Linear(child.in_features, child.out_features, has_bias))
             elif isinstance(child, nn.Embedding):
-                swap = Int8Embedding(child.num_embeddings, child.embedding_dim)
+                group, swap = None, Int8Embedding(child.num_embeddings, child.embedding_dim)
             else:
                 continue
             setattr(parent, child_name, swap)
-            names.add(f"{full}.weight")
+            names[f"{full}.weight"] = group
     return names
+
+
+INT4_GROUPS = (128, 64, 32)  # input weights per scale, largest first; the kernel's choices
+
+
+def int4_group(out_features: int, in_features: int) -> int | None:
+    """The group size for an (out, in) int4 matrix, or None when the CPU kernel cannot take it
+    (it needs out a multiple of 16 and in a multiple of the group)."""
+    if out_features % 16:
+        return None
+    return next((g for g in INT4_GROUPS if in_features % g == 0), None)
+
+
+def quantize_groups(w: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(out, in) float -> packed int4 weights (out, in/2) uint8 and scales_and_zeros
+    (in/group, out, 2) bfloat16 for ``_weight_int4pack_mm_for_cpu``.
+
+    Each group maps its [min, max] onto 0..15; the kernel computes (q - 8) * scale + zero.
+    """
+    out, k = w.shape
+    g = w.float().reshape(out, k // group, group)
+    lo, hi = g.amin(-1, keepdim=True), g.amax(-1, keepdim=True)
+    scale = ((hi - lo) / 15).clamp(min=1e-12)
+    q = torch.round((g - lo) / scale).clamp(0, 15).to(torch.int32).reshape(out, k)
+    scales_zeros = torch.cat((scale, lo + 8 * scale), -1).transpose(0, 1).contiguous()
+    return torch._convert_weight_to_int4pack_for_cpu(q, 1), scales_zeros.to(torch.bfloat16)
+
+
+class Int4Linear(nn.Module):
+    def __init__(self, in_features: int, out_features: int, bias: bool, group: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features, self.group = in_features, out_features, group
+        self.weight = nn.Parameter(
+            torch.empty(out_features, in_features // 2, dtype=torch.uint8), requires_grad=False
+        )
+        self.scale = nn.Parameter(
+            torch.empty(in_features // group, out_features, 2, dtype=torch.bfloat16),
+            requires_grad=False,
+        )
+        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1]).to(torch.bfloat16).contiguous()  # (N, in)
+        y = torch._weight_int4pack_mm_for_cpu(rows, self.weight, self.group, self.scale)
+        y = y.reshape(*x.shape[:-1], self.out_features).to(x.dtype)
+        return y if self.bias is None else y + self.bias

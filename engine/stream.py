@@ -105,10 +105,13 @@ class StreamState:
             return self._end // self._spt
         return max(0, (self._total - self._first_stop) // self._spt + 1)
 
-    def to_encode(self) -> int:
-        """Positions ready for the encoder now: the whole prompt at once, then any number."""
+    def to_encode(self, every: int = 1) -> int:
+        """Positions ready for the encoder now: the whole prompt at once, then at least
+        ``every`` at a time (any number once the audio is finished)."""
         ready = self.positions_available() - self.encoded
         if self.encoded == 0 and ready < len(self.prompt):
+            return 0
+        if 0 < self.encoded and ready < every and self._end is None:
             return 0
         return max(0, ready)
 

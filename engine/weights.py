@@ -9,20 +9,26 @@ permuted from Mistral's interleaved RoPE pairs to the rotate-half layout (spec s
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from engine.config import ModelConfig
 from engine.decoder import TextDecoder
 from engine.encoder import Adapter, AudioEncoder
 from engine.errors import CheckpointError, DeviceError
-from engine.quant import int8_modules, quantize_rows
+from engine.quant import quantize_groups, quantize_rows, quantized_modules
 from engine.tokenizer import Tokenizer
 
 WEIGHTS = "consolidated.safetensors"
+STORED_FORMAT = "voxcap-{mode}-1"  # metadata "format" of a stored quantised file; bump on change
+
+log = logging.getLogger(__name__)
 _E = "mm_streams_embeddings.embedding_module."
 
 # Checkpoint name prefix -> module path, first match wins.
@@ -37,6 +43,8 @@ _RENAMES = (
     ("layers.", "decoder.layers."),
 )
 _LAYER_RENAMES = ((".ada_rms_norm_t_cond.0.", ".ada_down."), (".ada_rms_norm_t_cond.2.", ".ada_up."))
+
+QUANTIZE = (None, "int8", "int4")  # weight-only modes (engine/quant.py)
 
 DTYPES = {
     "float32": torch.float32,
@@ -56,6 +64,31 @@ class VoxtralNet(nn.Module):
         self.encoder = AudioEncoder(config)
         self.adapter = Adapter(config)
         self.decoder = TextDecoder(config)
+
+
+def memory_needed(
+    config: ModelConfig, dtype: torch.dtype, quantize: str | None = None, streams: int = 2
+) -> tuple[int, int]:
+    """Bytes a loaded model takes: (weights, KV caches of ``streams`` live streams).
+
+    Counted from the modules built on meta, so it holds for any checkpoint's params.json; the
+    caches are in ``dtype`` (int8/int4 modes keep them there too).
+    """
+    with torch.device("meta"):
+        net = VoxtralNet(config).to(dtype)
+        if quantize:
+            quantized_modules(net, quantize)
+    size = torch.empty((), dtype=dtype).element_size()
+    # Floating parameters (norms, biases, scales) load in the model dtype; int8/uint8 as they are.
+    weights = sum(
+        p.numel() * (size if p.dtype.is_floating_point else p.element_size())
+        for p in net.parameters()
+    )
+    per_stream = 0
+    for tower, slack in ((config.encoder, config.downsample - 1), (config.decoder, 0)):
+        slots = tower.window + slack
+        per_stream += 2 * tower.n_layers * tower.n_kv_heads * slots * tower.head_dim * size
+    return weights, streams * per_stream
 
 
 def module_name(checkpoint_name: str) -> str | None:
@@ -100,16 +133,21 @@ def load_weights(
     path: Path,
     device: torch.device,
     dtype: torch.dtype,
-    int8: frozenset[str] = frozenset(),
+    quant: dict[str, int | None] | None = None,
 ) -> None:
     """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape.
 
-    Weights named in ``int8`` are quantised one tensor at a time as they arrive, so the
-    full-precision model never exists in memory at once.
+    Weights named in ``quant`` (see :func:`engine.quant.quantized_modules`) are quantised one
+    tensor at a time as they arrive, so the full-precision model never exists in memory at once.
     """
-    scales = {n[: -len("weight")] + "scale" for n in int8}
+    quant = quant or {}
+    scales = {n[: -len("weight")] + "scale" for n in quant}
     heads = _rope_heads(net)
     expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
+    for name, group in quant.items():
+        if group:  # packed int4 rows hold two weights per byte; the file has one per element
+            module = net.get_submodule(name[: -len(".weight")])
+            expected[name] = torch.Size((module.out_features, module.in_features))
     if not path.is_file():
         raise CheckpointError(
             f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
@@ -137,9 +175,8 @@ def load_weights(
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
             tensor = _rotate_half_rows(name, _read(f, key, path).to(device=device), heads)
-            if name in int8:
-                state[name], scale = quantize_rows(tensor)
-                state[name[: -len("weight")] + "scale"] = scale.to(dtype)
+            if name in quant:
+                state.update(_quantized(name, tensor, quant[name], dtype))
             else:
                 state[name] = tensor.to(dtype)
     missing = sorted(set(expected) - set(state))
@@ -149,6 +186,16 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+def _quantized(name: str, w: torch.Tensor, group: int | None, dtype: torch.dtype):
+    """State entries of one quantised weight: int4 in groups of ``group``, or int8 rows."""
+    scale_name = name[: -len("weight")] + "scale"
+    if group:
+        packed, scales_zeros = quantize_groups(w, group)
+        return {name: packed, scale_name: scales_zeros}
+    q, scale = quantize_rows(w)
+    return {name: q, scale_name: scale.to(dtype)}
 
 
 def _rope_heads(net: VoxtralNet) -> dict[str, int]:
@@ -180,18 +227,77 @@ def _read(f, key: str, path: Path) -> torch.Tensor:
         ) from None
 
 
+def quantized_path(folder: Path, quantize: str) -> Path:
+    """Where the quantised weights of the checkpoint in ``folder`` are stored."""
+    return folder / f"consolidated.{quantize}.safetensors"
+
+
+def load_stored(net: VoxtralNet, path: Path, device: torch.device, dtype: torch.dtype,
+                quantize: str, source_sha256: str) -> bool:
+    """Fill ``net`` (quantised, on meta) by mapping the stored file ``path``; False, leaving
+    ``net`` untouched, unless the file was made in this format from the source whose sha256 is
+    ``source_sha256`` and holds exactly the tensors, shapes and integer dtypes ``net`` expects.
+    """
+    expected = net.state_dict()
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            if (meta.get("format") != STORED_FORMAT.format(mode=quantize)
+                    or meta.get("source_sha256") != source_sha256
+                    or set(f.keys()) != set(expected)):
+                return False
+            state = {name: f.get_tensor(name) for name in expected}
+    except Exception:  # noqa: BLE001 - missing, truncated or corrupt: quantise again
+        return False
+    for name, want in expected.items():
+        t = state[name]
+        if t.shape != want.shape or (not want.dtype.is_floating_point and t.dtype != want.dtype):
+            return False
+        # Floating tensors take the model dtype, except those quantisation fixes (int4 scales).
+        state[name] = t.to(device, dtype if want.dtype == torch.float32 else want.dtype)
+    net.load_state_dict(state, assign=True, strict=True)
+    return True
+
+
+def store(net: VoxtralNet, path: Path, quantize: str, source_sha256: str) -> None:
+    """Write ``net``'s quantised weights to ``path`` (atomically), recording the source's
+    sha256 so a later load maps them only beside that same, verified checkpoint."""
+    state = {name: t.detach().to("cpu").contiguous() for name, t in net.state_dict().items()}
+    meta = {"format": STORED_FORMAT.format(mode=quantize), "source_sha256": source_sha256}
+    tmp = path.with_name(path.name + ".partial")
+    try:
+        save_file(state, str(tmp), metadata=meta)
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only folder: quantise at each load instead
+        log.warning("cannot store the %s weights in %s (%s)", quantize, path.parent, exc)
+        tmp.unlink(missing_ok=True)
+
+
 def build(
-    path: Path, device: str | torch.device, dtype: str | torch.dtype, quantize: str | None = None
+    path: Path,
+    device: str | torch.device,
+    dtype: str | torch.dtype,
+    quantize: str | None = None,
+    source_sha256: str | None = None,
 ):
-    """Config, tokenizer and loaded modules of the checkpoint folder ``path``."""
-    if quantize not in (None, "int8"):
-        raise ValueError(f"quantize must be None or 'int8'; got {quantize!r}")
+    """Config, tokenizer and loaded modules of the checkpoint folder ``path``.
+
+    With ``quantize`` and the sha256 of the folder's verified weights file, the quantised
+    weights are made once, stored beside it (:func:`quantized_path`) and mapped on later loads.
+    """
+    if quantize not in QUANTIZE:
+        raise ValueError(f"quantize must be None, 'int8' or 'int4'; got {quantize!r}")
     if not path.is_dir():
         raise CheckpointError(
             f"{path} is not a folder. Point to the folder holding params.json, "
             "consolidated.safetensors and tekken.json."
         )
     dev, dt = resolve_device(device), resolve_dtype(dtype)
+    if quantize == "int4" and dev.type != "cpu":
+        raise DeviceError(
+            f"int4 weights run on the CPU only (torch has no int4 kernel in this layout for "
+            f"{dev.type}). Use int8 on a GPU, or choose the cpu device."
+        )
     config = ModelConfig.from_params(path / "params.json")
     tokenizer = Tokenizer(path / "tekken.json")
     config = dataclasses.replace(config, n_left_pad_tokens=tokenizer.n_left_pad_tokens)
@@ -202,8 +308,12 @@ def build(
         )
     with torch.device("meta"):
         net = VoxtralNet(config)
-        int8 = frozenset(int8_modules(net)) if quantize else frozenset()
-    load_weights(net, path / WEIGHTS, dev, dt, int8)
+        quant = quantized_modules(net, quantize) if quantize else {}
+    stored = quantized_path(path, quantize) if quantize and source_sha256 else None
+    if stored is None or not load_stored(net, stored, dev, dt, quantize, source_sha256):
+        load_weights(net, path / WEIGHTS, dev, dt, quant)
+        if stored is not None:
+            store(net, stored, quantize, source_sha256)
     rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64
     for tower in (net.encoder, net.decoder):
         tower.inv_freq = tower.inv_freq.to(rope_device)

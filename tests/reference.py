@@ -54,12 +54,13 @@ def _rename(name: str) -> str:
     return name
 
 
-def reference_model(folder: Path, dtype: torch.dtype = torch.float32):
-    from transformers import VoxtralRealtimeConfig, VoxtralRealtimeForConditionalGeneration
+def reference_config(folder: Path):
+    """transformers' config for the Mistral-layout folder's ``params.json``."""
+    from transformers import VoxtralRealtimeConfig
 
     p = json.loads((folder / "params.json").read_text())
     enc = p["multimodal"]["whisper_model_args"]["encoder_args"]
-    config = VoxtralRealtimeConfig(
+    return VoxtralRealtimeConfig(
         audio_config={
             "hidden_size": enc["dim"], "intermediate_size": enc["hidden_dim"],
             "num_hidden_layers": enc["n_layers"], "num_attention_heads": enc["n_heads"],
@@ -76,17 +77,28 @@ def reference_model(folder: Path, dtype: torch.dtype = torch.float32):
             "rope_parameters": {"rope_type": "default", "rope_theta": p["rope_theta"]},
         },
     )
+
+
+def reference_tensor(name: str, w: torch.Tensor, config) -> tuple[str, torch.Tensor]:
+    """One checkpoint tensor -> (transformers name, tensor in its layout), dtype unchanged."""
+    new = _rename(name)
+    audio, text = config.audio_config, config.text_config
+    tower = new.startswith("model.audio_tower")
+    if ".q_proj." in new:
+        w = _rotate_half_rows(w, audio.num_attention_heads if tower else text.num_attention_heads)
+    elif ".k_proj." in new:
+        w = _rotate_half_rows(w, audio.num_attention_heads if tower else text.num_key_value_heads)
+    return new, w
+
+
+def reference_model(folder: Path, dtype: torch.dtype = torch.float32):
+    from transformers import VoxtralRealtimeForConditionalGeneration
+
+    config = reference_config(folder)
     model = VoxtralRealtimeForConditionalGeneration(config)
     state = {}
     for name, w in load_file(str(folder / "consolidated.safetensors")).items():
-        new = _rename(name)
-        w = w.float()
-        heads = enc["n_heads"] if new.startswith("model.audio_tower") else p["n_heads"]
-        kv_heads = enc["n_heads"] if new.startswith("model.audio_tower") else p["n_kv_heads"]
-        if ".q_proj." in new:
-            w = _rotate_half_rows(w, heads)
-        elif ".k_proj." in new:
-            w = _rotate_half_rows(w, kv_heads)
+        new, w = reference_tensor(name, w.float(), config)
         state[new] = w
     state["lm_head.weight"] = state["model.language_model.embed_tokens.weight"]
     missing, unexpected = model.load_state_dict(state, strict=False)

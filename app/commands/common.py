@@ -45,26 +45,45 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "lower is faster, higher is more accurate",
     )
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
-    p.add_argument("--dtype", default=None, help="float32, bfloat16 or float16 (default: per device)")
+    p.add_argument("--dtype", default=None,
+                   help="float32, bfloat16, float16, int8 or int4 (default: the fastest that fits)")
 
 
 def load_engine(args: argparse.Namespace):
     """The loaded model, or an exit code after a one-line error."""
     import engine
-    from app.compute import configure_threads, resolve
+    from app.compute import NotEnoughMemory, choose, configure_threads, resolve
     from app.models import resolve_model_dir
 
     folder = Path(args.model) if args.model else resolve_model_dir()
     if folder is None:
         return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1)
-    device, dtype = resolve(args.device or "auto", args.dtype or "auto")
+    device, _ = resolve(args.device or "auto", "auto")
     if args.device and args.device != device:
         return fail(f"device {args.device!r} is not available here; use {device}.", 2)
     configure_threads(device)
     try:
-        return engine.load_model(folder, device=device, dtype=args.dtype or dtype)
+        choice = choose(device, args.dtype or "auto", folder)
+        print(f"voxcap: {choice.reason}", file=sys.stderr)
+        return engine.load_model(folder, device=device, dtype=choice.dtype,
+                                 quantize=choice.quantize, source_sha256=_verified(args))
+    except NotEnoughMemory as err:
+        return fail(str(err), 1)
+    except ValueError as err:
+        return fail(str(err), 2)
     except engine.EngineError as err:
         return fail(str(err), 2 if args.model else 1)
+
+
+def _verified(args: argparse.Namespace) -> str | None:
+    """The managed model's verified weights sha256 (quantised weights are stored beside them
+    once and mapped later); None for a folder given with --model, which nobody verified."""
+    if args.model:
+        return None
+    from app.models import ModelManager
+    from engine.weights import WEIGHTS
+
+    return ModelManager().verified_sha256(WEIGHTS)
 
 
 def write_output(text: str, output: str | None, stdout: TextIO) -> int:

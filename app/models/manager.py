@@ -114,6 +114,16 @@ class ModelManager:
         ready = all(self._judge(f, records)[0] is State.READY for f in self.manifest.files)
         return self.folder if ready else None
 
+    def verified_sha256(self, name: str) -> str | None:
+        """The sha256 of file ``name`` if it is verified and unchanged since (no hashing here),
+        else None. ``engine.load_model(source_sha256=...)`` takes the weights' one to store
+        quantised weights beside them once, and to map them only while they match."""
+        records = Records(self.folder)
+        if self._judge(self.manifest.file(name), records)[0] is not State.READY:
+            return None
+        digest = self._current_digest(name, records)
+        return digest.sha256 if digest else None
+
     def path(self) -> Path:
         """The folder to hand to ``engine.load_model``; ``NotReadyError`` says what to do if none."""
         found = self.ready_path()

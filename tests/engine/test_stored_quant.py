@@ -1,0 +1,72 @@
+"""Quantised weights are made once, stored beside the verified checkpoint and mapped later,
+only while they were made from the same source file (its sha256 is recorded in them)."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from safetensors import safe_open
+
+import engine
+from engine import weights
+from tests.engine.conftest import chirp
+
+SOURCE = "ab" * 32  # the sha256 a model manager verified for consolidated.safetensors
+
+
+@pytest.fixture
+def folder(tiny_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_dir, copy)
+    return copy
+
+
+def tokens(model) -> list[int]:
+    return model.transcribe(chirp(1.5, seed=8)).tokens
+
+
+def refuse_quantizing(monkeypatch):
+    def fail(*_args):
+        raise AssertionError("the stored int8 weights should have been mapped, not made again")
+
+    monkeypatch.setattr(weights, "quantize_rows", fail)
+
+
+def test_int8_is_stored_once_then_mapped(folder, monkeypatch):
+    first = engine.load_model(folder, quantize="int8", source_sha256=SOURCE)
+    stored = weights.quantized_path(folder, "int8")
+    with safe_open(str(stored), framework="pt") as f:
+        assert f.metadata()["source_sha256"] == SOURCE
+        assert f.get_tensor("decoder.layers.0.attention.wq.weight").dtype == torch.int8
+    refuse_quantizing(monkeypatch)
+    again = engine.load_model(folder, quantize="int8", source_sha256=SOURCE)
+    assert tokens(again) == tokens(first)
+    for (name, a), (_, b) in zip(first.net.state_dict().items(), again.net.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_another_source_is_quantized_again(folder, monkeypatch):
+    engine.load_model(folder, quantize="int8", source_sha256=SOURCE)
+    calls = []
+    quantize = weights.quantize_rows
+    monkeypatch.setattr(weights, "quantize_rows", lambda w: calls.append(1) or quantize(w))
+    engine.load_model(folder, quantize="int8", source_sha256="cd" * 32)
+    assert calls, "weights stored from another source must not be used"
+    with safe_open(str(weights.quantized_path(folder, "int8")), framework="pt") as f:
+        assert f.metadata()["source_sha256"] == "cd" * 32
+
+
+def test_a_damaged_stored_file_is_made_again(folder):
+    want = tokens(engine.load_model(folder, quantize="int8", source_sha256=SOURCE))
+    stored = weights.quantized_path(folder, "int8")
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
+    assert tokens(engine.load_model(folder, quantize="int8", source_sha256=SOURCE)) == want
+    with safe_open(str(stored), framework="pt") as f:
+        assert f.metadata()["source_sha256"] == SOURCE
+
+
+def test_nothing_is_stored_without_a_verified_source(folder):
+    engine.load_model(folder, quantize="int8")
+    assert not weights.quantized_path(folder, "int8").exists()
