@@ -29,17 +29,21 @@ def downmix(frames: np.ndarray) -> np.ndarray:
     Equal or merely uncorrelated channels lose at most 3 dB in the mean and keep it; one silent
     channel of two loses 6.02 dB, so the other one is taken, at its full level.
 
-    The choice is made per call, over the whole block, from energies summed in float64. File
+    The choice is made per call, over the whole block (a file is read in 1 s blocks). File
     transcription and live capture both call this through ``Converter.feed``.
     """
-    if frames.shape[1] == 1:
+    channels = frames.shape[1]
+    if channels == 1:
         return frames[:, 0]
-    mean = frames.mean(axis=1, dtype=np.float32)
-    energy = np.einsum("ij,ij->j", frames, frames, dtype=np.float64)  # per channel
+    gram = frames.T @ frames  # (channels, channels): energies on the diagonal, float32 BLAS
+    energy = gram.diagonal()
     strongest = int(np.argmax(energy))
-    mean_energy = float(np.dot(mean, mean.astype(np.float64)))
-    if mean_energy * 10 ** (CANCEL_DB / 10) < energy[strongest]:
+    if gram.sum() / channels**2 * 10 ** (CANCEL_DB / 10) < energy[strongest]:  # the mean's
         return np.ascontiguousarray(frames[:, strongest])
+    mean = frames[:, 0].copy()  # column sums: several times faster than mean(axis=1)
+    for c in range(1, channels):
+        mean += frames[:, c]
+    mean *= np.float32(1 / channels)
     return mean
 
 
