@@ -22,11 +22,10 @@ import numpy as np
 import sounddevice as sd
 
 from app.audio import pulse
-from app.audio.source import DEFAULT_BUFFER_S, Source, SourceUnavailable
+from app.audio.source import DEFAULT_BUFFER_S, RECONNECT_S, Source, SourceUnavailable
 
 STALL_S = 3.0  # devices call back every few ms; this long without a callback means it is gone
 STARTUP_S = 6.0  # the same, before the first callback
-RECONNECT_S = 1.0  # how often a lost device is looked for again
 
 
 class DeviceSource(Source):

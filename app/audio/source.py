@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0  # a device that will not close in this time is abandoned, not waited on
 DEFAULT_BUFFER_S = 30.0  # capture the consumer may fall behind by before audio is dropped
+RECONNECT_S = 1.0  # how often a device source looks for its lost device again
 
 
 @dataclass(frozen=True)
