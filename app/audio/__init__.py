@@ -27,10 +27,14 @@ Items ``read`` returns
                     ``buffer_seconds`` behind; also counted in ``dropped_seconds``),
                     ``"device-lost"`` or ``"paused"`` (time the source was closed).
     ``SourceError`` the device failed (unplugged, server restarted); names the device and
-                    why. Ends the run, after all audio captured before it.
+                    why, after all audio captured before it. A device source keeps its run
+                    (``retrying=True``): it looks for the device every second and reopens it
+                    once it is back, with a ``"device-lost"`` gap for the time away, with no
+                    ``start()`` needed. Otherwise (``retrying=False``) it ends the run.
     ``EndOfStream`` the run ended cleanly: a file played out, or ``stop()``.
-    Every run ends with exactly one ``SourceError`` or ``EndOfStream``; after it ``finished``
-    is True and ``read`` returns ``[]`` at once until ``start()`` is called again.
+    Every run ends with exactly one ``EndOfStream`` or non-retrying ``SourceError``; after it
+    ``finished`` is True and ``read`` returns ``[]`` at once until ``start()`` is called again.
+    ``stop()`` while a device is away ends the run with ``EndOfStream``.
 
 Several sources run at once, each with its own clock. To wait on all of them, pass one
 ``threading.Event`` as ``wakeup`` to each: it is set whenever any has something to read;

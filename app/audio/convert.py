@@ -15,9 +15,39 @@ import soxr
 
 from app.events import SAMPLE_RATE, AudioChunk, Gap
 
+CANCEL_DB = 6.0  # the mean may lose this much level against the strongest channel, no more
+
+
+def downmix(frames: np.ndarray) -> np.ndarray:
+    """Frames shaped (n, channels), float32 -> mono (n,) float32, by a rule that cannot cancel.
+
+    The rule: the mean of the channels, unless the mean's energy is more than ``CANCEL_DB``
+    (6 dB) below the strongest channel's; then that channel alone. The mean of channels in
+    opposite phase (left = x, right = -x, a miswired microphone or a "wide" stereo effect)
+    is silence, and voxcap would caption nothing; the strongest channel still holds the speech.
+    Equal or merely uncorrelated channels lose at most 3 dB in the mean and keep it; one silent
+    channel of two loses 6.02 dB, so the other one is taken, at its full level.
+
+    The choice is made per call, over the whole block (a file is read in 1 s blocks). File
+    transcription and live capture both call this through ``Converter.feed``.
+    """
+    channels = frames.shape[1]
+    if channels == 1:
+        return frames[:, 0]
+    gram = frames.T @ frames  # (channels, channels): energies on the diagonal, float32 BLAS
+    energy = gram.diagonal()
+    strongest = int(np.argmax(energy))
+    if gram.sum() / channels**2 * 10 ** (CANCEL_DB / 10) < energy[strongest]:  # the mean's
+        return np.ascontiguousarray(frames[:, strongest])
+    mean = frames[:, 0].copy()  # column sums: several times faster than mean(axis=1)
+    for c in range(1, channels):
+        mean += frames[:, c]
+    mean *= np.float32(1 / channels)
+    return mean
+
 
 class Converter:
-    """Mixes down, resamples with soxr and stamps the clock; one per source, reader-side only."""
+    """Mixes down (``downmix``), resamples with soxr and stamps the clock; one per source, reader-side only."""
 
     def __init__(self, source_id: str) -> None:
         self.source_id = source_id
@@ -50,7 +80,7 @@ class Converter:
         """Convert device frames shaped (n, channels); returns the chunk ready so far (maybe none)."""
         if self._resampler is None:
             raise RuntimeError("Converter.feed before begin")
-        mono = frames[:, 0] if frames.shape[1] == 1 else frames.mean(axis=1, dtype=np.float32)
+        mono = downmix(frames)
         self._run_frames += len(frames)
         return self._emit(self._resampler.resample_chunk(np.ascontiguousarray(mono)))
 

@@ -8,7 +8,8 @@ PulseAudio sources are watched (``pulse.watch``): when one goes away the server 
 move the recording elsewhere. Other devices: PortAudio may not report a vanished device, whose
 callbacks then simply stop. So a device
 that has sent nothing at all (no callbacks, not merely quiet audio) for STALL_S is declared
-lost. Some sources start slowly -- a PulseAudio null sink's monitor first delivers after about
+lost. Either way the source reports the loss and reopens the device by itself once it is back
+(``RECONNECT_S``), the time away becoming a "device-lost" gap. Some sources start slowly -- a PulseAudio null sink's monitor first delivers after about
 1.5 s -- hence the longer allowance before the first callback.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import sounddevice as sd
 
 from app.audio import pulse
-from app.audio.source import DEFAULT_BUFFER_S, Source, SourceUnavailable
+from app.audio.source import DEFAULT_BUFFER_S, RECONNECT_S, Source, SourceUnavailable
 
 STALL_S = 3.0  # devices call back every few ms; this long without a callback means it is gone
 STARTUP_S = 6.0  # the same, before the first callback
@@ -41,9 +42,15 @@ class DeviceSource(Source):
         channels: int | None = None,
         buffer_seconds: float = DEFAULT_BUFFER_S,
         wakeup: threading.Event | None = None,
+        reconnect_s: float = RECONNECT_S,
     ) -> None:
-        """``device`` names it for people; ``pulse_source`` routes the ``pulse`` device."""
-        super().__init__(source_id, device, buffer_seconds=buffer_seconds, wakeup=wakeup)
+        """``device`` names it for people; ``pulse_source`` routes the ``pulse`` device.
+
+        A device that fails (unplugged, the server restarted) is looked for every
+        ``reconnect_s`` and reopened once it is back; the time away becomes a gap.
+        """
+        super().__init__(source_id, device, buffer_seconds=buffer_seconds, wakeup=wakeup,
+                         reconnect_s=reconnect_s)
         self._index = portaudio_index
         self._pulse_source = pulse_source
         self._rate = rate
@@ -103,6 +110,11 @@ class DeviceSource(Source):
     def _finished(self) -> None:
         if not self._closing:
             self._fail("the audio stream ended unexpectedly (device unplugged or server stopped)")
+
+    def _present(self) -> bool:
+        # A sound server source is back when the server lists it again. PortAudio's own list
+        # of devices is fixed when it starts, so other devices are simply tried again.
+        return not self._pulse_source or pulse.source_exists(self._pulse_source)
 
     def _check_alive(self) -> str | None:
         quiet = time.monotonic() - self._last_push

@@ -12,16 +12,15 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from app.audio.source import DEFAULT_BUFFER_S, Item, Source, SourceUnavailable
+from app.audio.decode import FILE_BLOCK_S, AudioFile, open_audio
+from app.audio.source import DEFAULT_BUFFER_S, Item, Source
 
 BLOCK_S = 0.02  # paced delivery granularity, like a device period
-FAST_BLOCK_S = 1.0  # how much a fast read decodes at a time
 
 
 class FileSource(Source):
-    """Any file libsndfile reads (WAV, FLAC, OGG/Opus, MP3 ...)."""
+    """Any file with audio in it: what libsndfile reads, and what FFmpeg reads (``decode``)."""
 
     live = False  # the file's clock stands still while it is stopped
 
@@ -36,21 +35,14 @@ class FileSource(Source):
         super().__init__(path.name, str(path), buffer_seconds=buffer_seconds, wakeup=wakeup)
         self.realtime = realtime
         self._path = path
-        self._file: sf.SoundFile | None = None
+        self._file: AudioFile | None = None
         self._frames_read = 0  # where a reopened run resumes
         self._stop = threading.Event()
         self._pacer: threading.Thread | None = None
 
     def _open(self) -> tuple[float, int]:
-        try:
-            self._file = sf.SoundFile(self._path)
-            self._file.seek(self._frames_read)
-        except (sf.LibsndfileError, OSError, RuntimeError) as err:
-            raise SourceUnavailable(
-                f"cannot read {self._path}: {err}. voxcap plays any file libsndfile reads "
-                "(WAV, FLAC, OGG, Opus, MP3); convert others first, e.g. with ffmpeg."
-            ) from err
-        return float(self._file.samplerate), self._file.channels
+        self._file = open_audio(self._path, self._frames_read)  # SourceUnavailable, NoAudio
+        return self._file.rate, self._file.channels
 
     def _begin(self) -> None:
         if self.realtime:
@@ -69,13 +61,13 @@ class FileSource(Source):
             self._file.close()
 
     def _read(self, frames: int) -> np.ndarray:
-        block = self._file.read(frames, dtype="float32", always_2d=True)
+        block = self._file.read(frames)
         self._frames_read += len(block)
         return block
 
     def _pace(self) -> None:
         """Deliver each block when the wall clock reaches it (producer thread)."""
-        rate = self._file.samplerate
+        rate = self._file.rate
         block = max(1, round(rate * BLOCK_S))
         t0 = time.monotonic()
         sent = 0
@@ -94,7 +86,7 @@ class FileSource(Source):
             return super()._drain()
         if self._end_reason is not None or self._file is None or self._file.closed:
             return []
-        want = round(self._file.samplerate * FAST_BLOCK_S)
+        want = round(self._file.rate * FILE_BLOCK_S)
         frames = self._read(want)
         self._meter.update(frames)
         if len(frames) < want:

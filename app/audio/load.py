@@ -1,31 +1,53 @@
-"""Read a whole sound file as 16 kHz mono float32, for file transcription."""
+"""A sound file as 16 kHz mono blocks, read and converted a block at a time (file transcription).
+
+The file is decoded (``app.audio.decode``), mixed down and resampled by the same ``Converter``
+that live capture uses, one ``FILE_BLOCK_S`` block at a time, so memory stays bounded however
+long the file is, and the samples equal what the file source hands out.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import numpy as np
-import soundfile as sf
-import soxr
 
-from app.audio.source import SourceUnavailable
-from app.events import SAMPLE_RATE
+from app.audio.convert import Converter
+from app.audio.decode import FILE_BLOCK_S, open_audio
 
 
-def load_audio(path: str | Path) -> np.ndarray:
-    """Any file libsndfile reads, any rate, any channel count -> (n,) float32 at 16 kHz."""
-    path = Path(path)
-    if not path.is_file():
-        raise SourceUnavailable(f"{path}: no such file.")
-    if path.stat().st_size == 0:
-        raise SourceUnavailable(f"{path} is empty (0 bytes); nothing to transcribe.")
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as err:
-        raise SourceUnavailable(
-            f"{path} cannot be read as audio ({err}). voxcap reads WAV, FLAC, OGG, Opus and MP3; "
-            "convert other formats first, e.g. with ffmpeg."
-        ) from None
-    mono = data.mean(axis=1, dtype=np.float32)
-    if rate != SAMPLE_RATE and mono.size:
-        mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    return mono
+class FileBlocks:
+    """Iterate once over ``path``'s audio: float32 (n,) blocks at 16 kHz, about 1 s each.
+
+    Opening raises SourceUnavailable (or NoAudio) at once, so a caller can refuse a file before
+    it loads a model for it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._file = open_audio(path)
+        self._converter = Converter(Path(path).name)
+        self._converter.begin(self._file.rate)
+
+    @property
+    def samples(self) -> int:
+        """16 kHz samples handed out so far (all of them once iterated)."""
+        return self._converter.position
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        want = max(1, round(self._file.rate * FILE_BLOCK_S))
+        while True:
+            frames = self._file.read(want)
+            if len(frames):
+                yield from (chunk.samples for chunk in self._converter.feed(frames))
+            if len(frames) < want:
+                break
+        yield from (chunk.samples for chunk in self._converter.flush())
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

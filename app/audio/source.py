@@ -16,7 +16,8 @@ from typing import Self
 
 import numpy as np
 
-from app.audio.convert import SAMPLE_RATE, Converter
+from app.audio.convert import Converter
+from app.events import SAMPLE_RATE
 from app.audio.level import SILENT, Level, LevelMeter
 from app.audio.ring import FrameRing
 from app.events import AudioChunk, Gap
@@ -25,16 +26,23 @@ log = logging.getLogger(__name__)
 
 CLOSE_TIMEOUT_S = 2.0  # a device that will not close in this time is abandoned, not waited on
 DEFAULT_BUFFER_S = 30.0  # capture the consumer may fall behind by before audio is dropped
+RECONNECT_S = 1.0  # how often a device source looks for its lost device again
 
 
 @dataclass(frozen=True)
 class SourceError:
-    """The run ended because the device failed; reopen with ``start()`` once it is back."""
+    """The device failed at stream time ``t``.
+
+    ``retrying``: the run goes on; the source reopens the device by itself once it is back
+    (a ``Gap`` "device-lost" covers the time away, then audio follows). Otherwise the run ended
+    here; reopen it with ``start()``.
+    """
 
     source_id: str
     device: str  # what was being captured, in words the user recognises
     reason: str
     t: float  # stream time where the audio stops, seconds
+    retrying: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,10 @@ class Source:
         *,
         buffer_seconds: float = DEFAULT_BUFFER_S,
         wakeup: threading.Event | None = None,
+        reconnect_s: float | None = None,
     ) -> None:
+        """``reconnect_s``: after a device failure, try to reopen it this often (seconds);
+        None ends the run at the failure instead."""
         self.id = source_id
         self.device = device
         self._buffer_seconds = buffer_seconds
@@ -86,6 +97,9 @@ class Source:
         self._audio_ended = 0.0  # monotonic time the previous run's audio stopped
         self._resume: str | None = None  # gap reason while a reopened run awaits its anchor
         self._previous_end: Item | None = None
+        self._reconnect_s = reconnect_s
+        self._away = False  # the device failed and is being reopened; the run goes on
+        self._stop_retrying = threading.Event()
 
     # --- the consumer's side -------------------------------------------------------------
 
@@ -119,23 +133,12 @@ class Source:
         with self._lock:
             if self.running:
                 return
+            if self._away:  # try now rather than at the next retry
+                self._come_back()
+                return
             if self._run_active:  # ended but not yet read: keep its audio and final item
                 self._close_run()
-            rate, channels = self._open()
-            self._device_open = True
-            self._ring = FrameRing(max(1, int(rate * self._buffer_seconds)), channels)
-            self._meter.reset(rate, channels)
-            self._rate = rate
-            self._first_audio = None
-            self._end_reason = None
-            self._last_push = time.monotonic()
-            try:
-                self._begin()
-            except Exception as err:  # nothing was captured: as if start had not been called
-                self._shut_device()
-                if isinstance(err, SourceUnavailable):
-                    raise
-                raise SourceUnavailable(f"cannot start {self.device}: {err}") from err
+            rate = self._open_run()
             if self.live and self._ever_started:
                 # Anchored on the clock once the first audio shows how long the device was away.
                 self._resume = "device-lost" if isinstance(self._previous_end, SourceError) else "paused"
@@ -151,6 +154,10 @@ class Source:
         with self._lock:
             if not self._run_active:
                 return
+            self._stop_retrying.set()
+            if self._away:  # a stop ends the run cleanly, device or not
+                self._away = False
+                self._end_reason = None
             self._set_end("")
             self._shut_device()
         self._signal()
@@ -191,6 +198,10 @@ class Source:
     def _check_alive(self) -> str | None:
         """Called on each read while running: why the device is dead, or None."""
         return None
+
+    def _present(self) -> bool:
+        """Whether the lost device looks back, cheaply and without locks (then it is reopened)."""
+        return True
 
     def _drain(self) -> list[Item]:
         """Turn what the producer delivered into items (reader side)."""
@@ -236,16 +247,76 @@ class Source:
     def _collect(self) -> list[Item]:
         with self._lock:
             self._ready.clear()
-            if self._run_active:
+            if self._run_active and not self._away:
                 if self._end_reason is None and (why := self._check_alive()):
                     self._set_end(why)
                 ended = self._end_reason is not None  # read before draining: nothing follows it
                 if self._anchored(ended):
                     self._pending += self._drain()
-                if ended:
+                if ended and self._end_reason and self._reconnect_s is not None:
+                    self._go_away()
+                elif ended:
                     self._close_run()
             items, self._pending = self._pending, []
             return items
+
+    def _open_run(self) -> float:
+        """Open the device and start it into a fresh ring; its rate. SourceUnavailable."""
+        rate, channels = self._open()
+        self._device_open = True
+        self._ring = FrameRing(max(1, int(rate * self._buffer_seconds)), channels)
+        self._meter.reset(rate, channels)
+        self._rate = rate
+        self._first_audio = None
+        failure, self._end_reason = self._end_reason, None
+        self._last_push = time.monotonic()
+        try:
+            self._begin()
+        except Exception as err:  # nothing was captured: as if it had not been opened
+            self._shut_device()
+            self._end_reason = failure
+            if isinstance(err, SourceUnavailable):
+                raise
+            raise SourceUnavailable(f"cannot start {self.device}: {err}") from err
+        return rate
+
+    def _go_away(self) -> None:
+        """The device failed: report it, keep the run, and reopen the device once it is back."""
+        self._shut_device()
+        if self._anchored(True):
+            self._pending += self._drain()
+        self._pending += self._converter.flush()
+        self._audio_ended = self._last_push
+        lost = SourceError(self.id, self.device, self._end_reason, self._converter.time,
+                           retrying=True)
+        self._pending.append(lost)
+        self._previous_end = lost
+        self._away = True
+        self._stop_retrying.clear()
+        threading.Thread(target=self._retry, name=f"reopen {self.device}", daemon=True).start()
+
+    def _retry(self) -> None:
+        """Every ``reconnect_s``: if the device looks back, reopen it (helper thread)."""
+        while not self._stop_retrying.wait(self._reconnect_s):
+            if not self._present():  # outside the lock: asking the server may take a while
+                continue
+            with self._lock:
+                if not self._away:
+                    return  # stopped, or start() brought it back
+                try:
+                    self._come_back()
+                except SourceUnavailable as err:
+                    log.info("%s is not back yet: %s", self.device, err)
+                    continue
+            self._signal()
+            return
+
+    def _come_back(self) -> None:
+        """Reopen the lost device (SourceUnavailable); its audio follows a "device-lost" gap."""
+        self._open_run()
+        self._away = False
+        self._stop_retrying.set()
+        self._resume = "device-lost"  # anchored by the first audio, as after a restart
 
     def _close_run(self) -> None:
         """Release the device and queue the rest of the run and its final item."""

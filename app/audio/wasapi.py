@@ -13,7 +13,7 @@ from types import ModuleType
 
 import numpy as np
 
-from app.audio.source import DEFAULT_BUFFER_S, Source, SourceUnavailable
+from app.audio.source import DEFAULT_BUFFER_S, RECONNECT_S, Source, SourceUnavailable
 
 INSTALL_HINT = (
     "System audio on Windows needs PyAudioWPatch: pip install \"voxcap[windows]\" "
@@ -83,8 +83,11 @@ class WasapiLoopbackSource(Source):
         *,
         buffer_seconds: float = DEFAULT_BUFFER_S,
         wakeup: threading.Event | None = None,
+        reconnect_s: float = RECONNECT_S,
     ) -> None:
-        super().__init__(source_id, loopback_name, buffer_seconds=buffer_seconds, wakeup=wakeup)
+        # Each opening asks a new PyAudio for the devices, so an output that comes back is found.
+        super().__init__(source_id, loopback_name, buffer_seconds=buffer_seconds, wakeup=wakeup,
+                         reconnect_s=reconnect_s)
         self._name = loopback_name
         self._pa: object | None = None
         self._stream: object | None = None

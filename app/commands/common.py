@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -97,3 +98,21 @@ def write_output(text: str, output: str | None, stdout: TextIO) -> int:
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
     return 0
+
+
+def utf8_stdout() -> TextIO:
+    """Standard output, set to write UTF-8 whatever encoding the terminal or pipe was given.
+
+    Transcripts hold any script; a Windows code page (``PYTHONIOENCODING=cp1252``, a console
+    redirected to a file) cannot encode most of them, and a UnicodeEncodeError halfway would
+    leave a truncated or empty file. UTF-8 bytes are what a reader of the file expects.
+    """
+    out = sys.stdout
+    if (getattr(out, "encoding", None) or "").lower().replace("-", "") != "utf8":
+        try:
+            out.reconfigure(encoding="utf-8", errors="strict")
+        except (AttributeError, ValueError):  # not a TextIOWrapper: wrap its bytes instead
+            out.flush()
+            out = io.TextIOWrapper(out.buffer, encoding="utf-8", line_buffering=True)
+            sys.stdout = out
+    return out

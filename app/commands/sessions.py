@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.commands.common import fail, output_format
+from app.commands.common import fail, output_format, utf8_stdout
 from app.transcript import (
     FORMATS,
     SessionNotFound,
@@ -54,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    utf8_stdout()  # names and transcripts hold any script, whatever the terminal's code page
     action = {"list": _list, "show": _show, "export": _export,
               "rename": _rename, "delete": _delete}[args.action]
     try:

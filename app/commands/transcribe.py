@@ -1,14 +1,32 @@
-"""``voxcap transcribe FILE``: a whole sound file through the model, written as text or subtitles."""
+"""``voxcap transcribe FILE``: a whole sound file through the model, written as text or subtitles.
+
+The file is read a block at a time and each block is fed to one engine stream as it comes, so
+memory stays bounded however long the file is (the result itself aside); the tokens equal a
+whole-array transcription of the same samples.
+"""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.commands.common import add_model_options, fail, load_engine, output_format, write_output
+from app.commands.common import (
+    add_model_options,
+    fail,
+    load_engine,
+    output_format,
+    utf8_stdout,
+    write_output,
+)
 from app.commands.server import add_engine_options, engine_choice
 from app.transcript import FORMATS, export, segments_from_pieces
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine import Model, Transcription
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="transcribe a sound file",
         description="Transcribe a sound file (any rate, mono or stereo) and print or save it.",
     )
-    p.add_argument("file", help="WAV, FLAC, OGG, Opus or MP3 file")
+    p.add_argument("file", help="a sound or video file: WAV, FLAC, OGG, Opus, MP3, M4A, MP4, "
+                   "WebM, MKV, MOV ...")
     add_model_options(p)
     add_engine_options(p)
     p.add_argument(
@@ -28,34 +47,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.audio.load import load_audio
+    from app.audio.load import FileBlocks
     from app.audio.source import SourceUnavailable
     from app.events import SAMPLE_RATE
 
     # An output file whose suffix names no format gets plain text, like printing does.
     fmt = output_format(args.format, args.output) or "txt"
     try:
-        audio = load_audio(args.file)
+        blocks = FileBlocks(args.file)  # refuses a file without audio before the model loads
     except SourceUnavailable as err:
         return fail(str(err), 2)
-    choice = engine_choice(args)
-    if choice.kind == "local":
-        model = load_engine(args)
-        if isinstance(model, int):
-            return model
-        result = model.transcribe(audio, delay_ms=args.delay_ms)
-    else:
-        from app.commands.server import transcribe_remote
+    with blocks:
+        choice = engine_choice(args)
+        if choice.kind == "local":
+            model = load_engine(args)
+            if isinstance(model, int):
+                return model
+            result = _transcribe(model, blocks, args.delay_ms)
+        else:
+            import numpy as np
 
-        result = transcribe_remote(choice, audio, args.delay_ms)
-        if isinstance(result, int):
-            return result
+            from app.commands.server import transcribe_remote
+
+            result = transcribe_remote(choice, np.concatenate([*blocks, np.zeros(0, np.float32)]),
+                                       args.delay_ms)
+            if isinstance(result, int):
+                return result
     label = Path(args.file).name
     if fmt == "json":
         text = json.dumps(
             {
                 "file": str(args.file),
-                "duration": audio.size / SAMPLE_RATE,
+                "duration": blocks.samples / SAMPLE_RATE,
                 "delay_ms": args.delay_ms,
                 "text": result.text.strip(),
                 "tokens": result.tokens,
@@ -69,4 +92,14 @@ def run(args: argparse.Namespace) -> int:
         text = result.text.strip()
     else:
         text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
-    return write_output(text, args.output, sys.stdout)
+    return write_output(text, args.output, utf8_stdout())
+
+
+def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Transcription:
+    """Feed each 16 kHz block to one stream as it is read; what ``model.transcribe`` returns."""
+    from engine import Transcription  # torch loads only once a file is known to hold audio
+
+    stream = model.stream(delay_ms)
+    pieces = [piece for block in blocks for piece in stream.feed(block)]
+    pieces += stream.finish()
+    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces)

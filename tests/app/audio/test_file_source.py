@@ -92,7 +92,7 @@ def test_unreadable_file_says_what_to_do(tmp_path: Path) -> None:
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio")
     src = open_source(str(bad))
-    with pytest.raises(SourceUnavailable, match="libsndfile"):
+    with pytest.raises(SourceUnavailable, match="cannot be read as audio"):
         src.start()
     assert not src.running
     with pytest.raises(SourceUnavailable, match="mic, mic:NAME, system"):

@@ -27,9 +27,10 @@ pytestmark = pytest.mark.vllm
 
 @pytest.fixture(scope="module")
 def speech(speech_wav):  # noqa: F811
-    from app.audio.load import load_audio
+    from app.audio.load import FileBlocks
 
-    return load_audio(speech_wav)
+    with FileBlocks(speech_wav) as blocks:
+        return np.concatenate(list(blocks))
 
 
 def bare_client_text(url: str, audio: np.ndarray, key: str = API_KEY) -> str:
