@@ -17,10 +17,9 @@ from typing import Self
 import numpy as np
 
 from app.audio.convert import Converter
-from app.events import SAMPLE_RATE
 from app.audio.level import SILENT, Level, LevelMeter
 from app.audio.ring import FrameRing
-from app.events import AudioChunk, Gap
+from app.events import SAMPLE_RATE, AudioChunk, Gap
 
 log = logging.getLogger(__name__)
 
