@@ -11,6 +11,9 @@ from app.transcript.export import FORMATS, export, format_for_path
 from app.transcript.journal import StorageError
 from app.transcript.segmenter import PAUSE, segments_from_pieces
 from app.transcript.sessions import (
+    SessionBusy,
+    SessionContents,
+    SessionFormatError,
     SessionInfo,
     SessionNotFound,
     create_session,
@@ -18,8 +21,10 @@ from app.transcript.sessions import (
     find_session,
     list_sessions,
     load_segments,
+    read_session,
     rename_session,
     reopen_session,
+    session_exists,
 )
 from app.transcript.transcript import DEFAULT_LABELS, SegmentChange, Transcript
 
@@ -29,6 +34,9 @@ __all__ = [
     "PAUSE",
     "Cue",
     "SegmentChange",
+    "SessionBusy",
+    "SessionContents",
+    "SessionFormatError",
     "SessionInfo",
     "SessionNotFound",
     "StorageError",
@@ -41,7 +49,9 @@ __all__ = [
     "format_for_path",
     "list_sessions",
     "load_segments",
+    "read_session",
     "rename_session",
     "reopen_session",
     "segments_from_pieces",
+    "session_exists",
 ]
