@@ -28,15 +28,22 @@ MAX_TEXT = 10_000  # characters in one text record; the model writes a few per s
 
 
 class StorageError(OSError):
-    """The transcript could not be saved to disk; what was recorded is still in memory."""
+    """The transcript could not be saved to disk; what was recorded is still in memory.
+
+    ``str()`` is the whole message for people; ``reason`` its first part, what failed and why.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def storage_error(action: str, path: Path, exc: OSError) -> StorageError:
-    reason = exc.strerror or str(exc)
+    reason = f"cannot {action} {path}: {exc.strerror or exc}"
     err = StorageError(
-        f"cannot {action} {path}: {reason}. Everything recorded so far is kept in memory; "
-        "free some disk space or make the folder writable and it is saved on the next write "
-        "(or export the transcript now)."
+        f"{reason}. Everything recorded so far is kept in memory; free some disk space or make "
+        "the folder writable and it is saved on the next write (or export the transcript now).",
+        reason,
     )
     err.errno = exc.errno
     return err

@@ -325,10 +325,11 @@ class _SessionJournal:
             folder.parent.mkdir(parents=True, exist_ok=True)
             folder.mkdir()
         except OSError as exc:
+            reason = f"cannot create a session in {folder.parent}: {exc.strerror or exc}"
             raise StorageError(
-                f"cannot create a session in {folder.parent}: {exc.strerror or exc}. Make that "
-                "folder writable, or point VOXCAP_DATA_DIR at one that is. The transcript is "
-                "kept in memory meanwhile."
+                f"{reason}. Make that folder writable, or point VOXCAP_DATA_DIR at one that is. "
+                "The transcript is kept in memory meanwhile.",
+                reason,
             ) from exc
         try:
             self._lock = _SessionLock.take(folder, folder.name, "record")

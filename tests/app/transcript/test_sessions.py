@@ -20,8 +20,8 @@ from app.transcript import (
     load_segments,
     rename_session,
     reopen_session,
+    sessions,
 )
-from app.transcript import sessions
 from app.transcript.sessions import sessions_dir
 
 
