@@ -28,6 +28,7 @@ SOURCE_MODES = ("mic", "system", "both")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 THEMES = ("system", "light", "dark", "high-contrast")
+DIM_AFTER_MAX_S = 120.0  # the settings page's limit for dimming the captions
 PLACE_LIMIT = 100_000  # pixels: larger than any desktop, far inside a 32-bit int
 
 
@@ -193,7 +194,7 @@ def _validated(s: Settings) -> Settings:
     o.lines = min(6, max(1, o.lines))
     o.font_size = min(96, max(6, o.font_size))
     o.opacity = min(1.0, max(0.0, o.opacity))
-    o.dim_after_s = max(0.0, o.dim_after_s)
+    o.dim_after_s = min(DIM_AFTER_MAX_S, max(0.0, o.dim_after_s))  # a timer takes int32 ms
     o.places = {
         k: _clamped_place(v) for k, v in o.places.items()
         if isinstance(v, list) and len(v) == 4

@@ -72,8 +72,10 @@ def write_output(text: str, output: str | None, stdout: TextIO) -> int:
     if output is None:
         stdout.write(text)
         return 0
+    from app.atomic import write_atomic
+
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        write_atomic(output, text)  # a failure leaves an earlier file there as it was
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
     return 0
