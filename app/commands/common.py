@@ -50,12 +50,17 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_engine(args: argparse.Namespace):
     """The loaded model, or an exit code after a one-line error."""
     import engine
+    from app.commands.model import make_manager
     from app.compute import configure_threads, resolve
-    from app.models import resolve_model_dir
+    from app.models import not_ready_message
 
-    folder = Path(args.model) if args.model else resolve_model_dir()
-    if folder is None:
-        return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1)
+    if args.model:
+        folder = Path(args.model)
+    else:
+        manager = make_manager()
+        folder = manager.ready_path()
+        if folder is None:  # missing, incomplete, damaged or unverified: say which
+            return fail(f"{not_ready_message(manager.status())} Or pass --model DIR.", 1)
     device, dtype = resolve(args.device or "auto", args.dtype or "auto")
     if args.device and args.device != device:
         return fail(f"device {args.device!r} is not available here; use {device}.", 2)
