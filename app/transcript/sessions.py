@@ -154,7 +154,9 @@ def create_session(
     default = time.strftime("Session %Y-%m-%d %H:%M", time.localtime(created))
     meta = {"id": session_id, "name": one_line(name or "") or default, "created": created}
     sink = _SessionJournal(root / session_id, meta, JournalContents([], 0), flush_interval)
-    return Transcript(journal=sink, session_id=session_id, pause=pause, labels=labels)
+    return Transcript(
+        journal=sink, session_id=session_id, name=meta["name"], pause=pause, labels=labels
+    )
 
 
 def reopen_session(
@@ -181,7 +183,8 @@ def reopen_session(
         lock.release()
         raise
     return Transcript(
-        journal=sink, session_id=info.id, history=contents.records, pause=pause, labels=labels
+        journal=sink, session_id=info.id, name=info.name, history=contents.records, pause=pause,
+        labels=labels,
     )
 
 

@@ -56,11 +56,13 @@ class Transcript:
         *,
         journal: RecordSink | None = None,
         session_id: str | None = None,
+        name: str | None = None,
         history: Iterable[dict] = (),
         pause: float = PAUSE,
         labels: Mapping[str, str] | None = None,
     ) -> None:
         self.session_id = session_id
+        self.name = name  # the session's name when it started (a rename changes only the disk)
         self.pause = pause
         self._labels = dict(DEFAULT_LABELS if labels is None else labels)
         self._lock = threading.RLock()

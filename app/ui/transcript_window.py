@@ -252,8 +252,8 @@ def _session_name(transcript: Transcript | None) -> str:
         return "Live transcript"
     try:
         return find_session(transcript.session_id).name
-    except (SessionNotFound, OSError):
-        return "Live transcript"
+    except (SessionNotFound, OSError):  # not on disk before its first text
+        return transcript.name or "Live transcript"
 
 
 def _file_stem(title: str) -> str:
