@@ -217,3 +217,26 @@ def test_help_says_how_ids_are_typed(capsys):
     with pytest.raises(SystemExit):
         main(["sessions", "--help"])
     assert "any prefix" in capsys.readouterr().out
+
+
+# -- export stays linear in the transcript's size -----------------------------------------------------
+
+def test_no_segment_grows_without_bound():
+    from app.events import Piece
+    from app.transcript.segmenter import MAX_SEGMENT_CHARS, segments_from_pieces
+
+    words = [Piece(" ab", i * 0.01, i * 0.01 + 0.01) for i in range(3000)]  # never a pause
+    endless = [Piece("ab", i * 0.01, i * 0.01 + 0.01) for i in range(3000)]  # one "word"
+    for pieces in (words, endless):
+        segments = segments_from_pieces("Me", pieces)
+        assert len(segments) > 1
+        assert max(len(s.text) for s in segments) <= 2 * MAX_SEGMENT_CHARS + 3
+        assert "".join(s.text for s in segments).replace(" ", "") == "ab" * 3000
+
+
+def test_a_long_word_splits_into_words_in_one_pass():
+    from app.events import Piece
+    from app.transcript.text import split_words
+
+    (word,) = split_words([Piece("x" * 200_000, 0.0, 10.0)])
+    assert len(word.text) == 200_000 and word.end == pytest.approx(10.0)
