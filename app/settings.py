@@ -1,8 +1,8 @@
 """The user's settings: one typed dataclass, saved as JSON under the config dir.
 
 The GUI edits it and the command line reads it, so both agree on the delay, device, sources and
-appearance. Loading never fails: a missing file gives the defaults, a file that is not valid JSON
-is set aside as ``settings.json.bad`` (so nothing the user wrote is silently lost) and the
+appearance. Loading never fails: a missing file gives the defaults, a file that is not valid
+UTF-8 JSON is set aside as ``settings.json.bad`` (so nothing the user wrote is silently lost) and the
 defaults are used, unknown keys are ignored and a value of the wrong type or out of range falls
 back to that field's default (or is clamped into range).
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app import paths
+from app.atomic import write_atomic
 from engine.delay import DEFAULT_DELAY_MS, DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,8 @@ DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 THEMES = ("system", "light", "dark", "high-contrast")
 ENGINES = ("local", "vllm", "mistral")  # this computer, a vLLM server, Mistral's API
+DIM_AFTER_MAX_S = 120.0  # the settings page's limit for dimming the captions
+PLACE_LIMIT = 100_000  # pixels: larger than any desktop, far inside a 32-bit int
 
 
 @dataclass
@@ -79,6 +82,7 @@ class Settings:
     device: str = "auto"  # one of DEVICES
     precision: str = "auto"  # one of PRECISIONS
     theme: str = "system"  # one of THEMES
+    keep_transcripts: bool = True  # False: captions only, no session is saved
     sources: SourceSettings = field(default_factory=SourceSettings)
     overlay: OverlaySettings = field(default_factory=OverlaySettings)
     hotkeys: HotkeySettings = field(default_factory=HotkeySettings)
@@ -102,38 +106,68 @@ def snap_delay(ms: float) -> int:
     return int(min(MAX_DELAY_MS, max(MIN_DELAY_MS, steps * DELAY_STEP_MS)))
 
 
+class SettingsNotSaved(OSError):
+    """The settings file could not be written; the settings in memory still apply."""
+
+
 def load(path: Path | None = None) -> Settings:
-    """The settings in ``path`` (default :func:`settings_path`), defaults where they are unusable."""
+    """The settings in ``path`` (default :func:`settings_path`), defaults where they are unusable.
+
+    Never raises: a file that is not UTF-8 JSON holding an object -- any bytes at all -- is set
+    aside as ``settings.json.bad`` and the defaults are used; each problem is logged as it is
+    (a folder that refuses the rename is named, not claimed).
+    """
     path = path or settings_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Settings()
     except OSError as exc:
-        log.warning("cannot read %s (%s); using default settings", path, exc)
+        log.warning("cannot read %s (%s); using default settings", path, exc.strerror or exc)
         return Settings()
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict):
             raise TypeError("top level is not an object")
-    except (ValueError, TypeError) as exc:
-        bad = path.with_name(path.name + ".bad")
-        log.warning("%s is not valid settings (%s); kept as %s, using defaults", path, exc, bad)
-        try:
-            os.replace(path, bad)
-        except OSError:
-            pass
+    except (ValueError, TypeError, RecursionError) as exc:
+        _set_aside(path, exc)
         return Settings()
     return _validated(_from_dict(Settings, data))
 
 
+def _set_aside(path: Path, problem: Exception) -> None:
+    bad = path.with_name(path.name + ".bad")
+    what = str(problem) if isinstance(problem, (ValueError, TypeError)) else "nested too deeply"
+    try:
+        os.replace(path, bad)
+    except OSError as exc:
+        log.warning(
+            "%s is not valid settings (%s) and cannot be set aside (%s); using defaults. "
+            "Settings cannot be saved there until that folder is writable.",
+            path, what[:200], exc.strerror or exc,
+        )
+        return
+    log.warning("%s is not valid settings (%s); kept as %s, using defaults", path, what[:200], bad)
+
+
 def save(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically, so a crash mid-write leaves the previous file intact."""
+    """Write atomically, so a crash mid-write leaves the previous file intact.
+
+    Raises ``SettingsNotSaved`` (an OSError) saying which folder refused and why.
+    """
     path = path or settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(dataclasses.asdict(settings), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(dataclasses.asdict(settings), indent=2) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, text)
+    except OSError as exc:
+        err = SettingsNotSaved(
+            f"Settings cannot be saved in {path.parent} ({exc.strerror or exc}); the changes "
+            "apply until voxcap closes. Make that folder writable, or set VOXCAP_CONFIG_DIR "
+            "to one that is."
+        )
+        err.errno = exc.errno
+        raise err from exc
 
 
 def _from_dict(cls: type, data: dict[str, Any]) -> Any:
@@ -175,9 +209,24 @@ def _validated(s: Settings) -> Settings:
     o.lines = min(6, max(1, o.lines))
     o.font_size = min(96, max(6, o.font_size))
     o.opacity = min(1.0, max(0.0, o.opacity))
-    o.dim_after_s = max(0.0, o.dim_after_s)
+    o.dim_after_s = min(DIM_AFTER_MAX_S, max(0.0, o.dim_after_s))  # a timer takes int32 ms
     o.places = {
-        k: v for k, v in o.places.items()
-        if isinstance(v, list) and len(v) == 4 and all(isinstance(n, int) for n in v)
+        k: _clamped_place(v) for k, v in o.places.items()
+        if isinstance(v, list) and len(v) == 4
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in v)
     }
     return s
+
+
+def _clamped_place(place: list[int]) -> list[int]:
+    """x, y, width, height within what any screen can show; placement fits it to the screen.
+
+    Values beyond a 32-bit int would abort Qt, so they never leave this file.
+    """
+    x, y, width, height = place
+    return [
+        min(PLACE_LIMIT, max(-PLACE_LIMIT, x)),
+        min(PLACE_LIMIT, max(-PLACE_LIMIT, y)),
+        min(PLACE_LIMIT, max(1, width)),
+        min(PLACE_LIMIT, max(1, height)),
+    ]

@@ -53,12 +53,17 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_engine(args: argparse.Namespace):
     """The loaded model, or an exit code after a one-line error."""
     import engine
+    from app.commands.model import make_manager
     from app.compute import NotEnoughMemory, choose, configure_threads, resolve
-    from app.models import resolve_model_dir
+    from app.models import not_ready_message
 
-    folder = Path(args.model) if args.model else resolve_model_dir()
-    if folder is None:
-        return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1)
+    if args.model:
+        folder = Path(args.model)
+    else:
+        manager = make_manager()
+        folder = manager.ready_path()
+        if folder is None:  # missing, incomplete, damaged or unverified: say which
+            return fail(f"{not_ready_message(manager.status())} Or pass --model DIR.", 1)
     device, _ = resolve(args.device or "auto", "auto")
     if args.device and args.device != device:
         return fail(f"device {args.device!r} is not available here; use {device}.", 2)
@@ -81,10 +86,10 @@ def _verified(args: argparse.Namespace) -> str | None:
     once and mapped later); None for a folder given with --model, which nobody verified."""
     if args.model:
         return None
-    from app.models import ModelManager
+    from app.commands.model import make_manager
     from engine.weights import WEIGHTS
 
-    return ModelManager().verified_sha256(WEIGHTS)
+    return make_manager().verified_sha256(WEIGHTS)
 
 
 def write_output(text: str, output: str | None, stdout: TextIO) -> int:
@@ -93,8 +98,10 @@ def write_output(text: str, output: str | None, stdout: TextIO) -> int:
     if output is None:
         stdout.write(text)
         return 0
+    from app.atomic import write_atomic
+
     try:
-        Path(output).write_text(text, encoding="utf-8")
+        write_atomic(output, text)  # a failure leaves an earlier file there as it was
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
     return 0

@@ -22,7 +22,9 @@ from app.commands.common import (
 )
 from app.commands.server import add_engine_options, engine_choice, open_remote
 from app.events import SourceStatus
-from app.transcript import FORMATS, SegmentChange, StorageError, export
+from app.transcript import FORMATS, SegmentChange, StorageError, Transcript, export
+
+PARTIAL = 3  # exit status: output written, session saved only in part
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "live",
         help="caption live audio in the terminal",
         description="Caption a microphone, the computer's sound, both, or a file played live.",
+        epilog="Exit status: 0 done; 1 failed; 2 bad usage; "
+        f"{PARTIAL} partial: captions and --output were written, but the session could not be "
+        "saved completely (disk full, folder not writable) and keeps only what was saved.",
     )
     add_model_options(p)
     add_engine_options(p)
@@ -68,29 +73,36 @@ def run(args: argparse.Namespace) -> int:
     fmt = output_format(args.format, args.output)
     if fmt is None:
         return fail(f"cannot tell the format of {args.output}; add --format.", 2)
-    prefs = app_settings.load().sources
+    settings = app_settings.load()
+    prefs = settings.sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
     backend = _backend(args)
     if isinstance(backend, int):
         return backend
-    try:
-        transcript = create_session()
-    except StorageError as err:
-        return fail(str(err), 1)
+    # Events already carry labels. Nothing is on disk until the first text.
+    transcript = create_session(keep=settings.keep_transcripts)
     view = TerminalView(sys.stdout)
     transcript.subscribe(view.changed)
     errors: list[str] = []
+    unsaved: list[StorageError] = []
     pipeline = LivePipeline(
         backend, configs, args.delay_ms, args.max_lag,
-        on_text=transcript.add_event, on_gap=transcript.add_gap, on_status=view.status,
+        on_text=_saving(transcript.add_event, unsaved, view),
+        on_gap=_saving(transcript.add_gap, unsaved, view), on_status=view.status,
         on_error=lambda label, msg: errors.append(view.error(label, msg)),
         realtime_files=not args.fast,
     )
     code = _capture(pipeline, args.seconds)
     view.close()
-    transcript.close()
+    try:
+        transcript.close()
+        unsaved.clear()  # the journal wrote its backlog after all: nothing is missing
+    except StorageError as err:
+        unsaved.append(err)
     if code == 0 and args.output:
         code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
+    if unsaved:
+        return _partial(transcript, unsaved[-1], code, args.output)
     return code or (1 if errors and not transcript.segments else 0)
 
 
@@ -104,6 +116,28 @@ def _backend(args: argparse.Namespace):
 
     model = load_engine(args)
     return model if isinstance(model, int) else LocalBackend(model)
+
+
+def _saving(add, unsaved: list[StorageError], view: TerminalView):
+    """``add`` made safe for the pipeline: a storage error is shown once, not per event; the
+    text stays in memory, and the journal retries on the next write."""
+    def call(item: object) -> None:
+        try:
+            add(item)
+        except StorageError as err:
+            if not unsaved:
+                view.error("", str(err))
+            unsaved.append(err)
+
+    return call
+
+
+def _partial(transcript: Transcript, err: StorageError, code: int, output: str | None) -> int:
+    """One line saying what was kept where; exit status PARTIAL unless something worse failed."""
+    kept = f"session {transcript.session_id} keeps what was saved before"
+    where = f"; {output} has the whole transcript" if output and code == 0 else ""
+    fail(f"the session could not be saved completely ({err.reason}); {kept}{where}.")
+    return code or PARTIAL
 
 
 def _capture(pipeline, seconds: float | None) -> int:

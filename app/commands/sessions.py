@@ -10,15 +10,18 @@ import sys
 import time
 from pathlib import Path
 
+from app.atomic import write_atomic
 from app.commands.common import fail, output_format, utf8_stdout
 from app.transcript import (
     FORMATS,
+    SessionBusy,
+    SessionContents,
+    SessionFormatError,
     SessionNotFound,
     delete_session,
     export,
-    find_session,
     list_sessions,
-    load_segments,
+    read_session,
     rename_session,
 )
 from app.transcript.sessions import sessions_dir
@@ -29,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "sessions",
         help="list, show, export, rename or delete recorded sessions",
         description="Recorded sessions (saved as they happen, so they survive a crash). "
-        "ID may be shortened to any prefix that names one session.",
+        "A session is kept once it has text. ID is the short code `sessions list` shows "
+        "(like k7m2qx); any prefix that names one session will do, in either case.",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     actions.add_parser("list", help="all sessions, newest first")
@@ -61,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         return action(args)
     except SessionNotFound as exc:
         return _fail(str(exc), 2)
+    except (SessionBusy, SessionFormatError) as exc:
+        return _fail(str(exc), 1)
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         return _fail(f"{exc.strerror}{where}" if exc.strerror else str(exc), 1)
@@ -77,22 +83,24 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    for info in infos:
+        if info.problem:
+            print(f"voxcap sessions: session {info.id} {info.problem}", file=sys.stderr)
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    info = find_session(args.id)
-    segments = load_segments(info.id)
+    session = _read(args.id)
+    info = session.info
     print(f"id:       {info.id}")
     print(f"name:     {info.name}")
     print(f"started:  {_when(info.created)}")
     print(f"duration: {_duration(info.duration)}")
     print(f"sources:  {', '.join(info.sources) or '-'}")
-    state = "closed" if info.closed else "not closed (still recording, or restored after a crash)"
-    print(f"state:    {state}")
+    print(f"state:    {_state(info.closed, info.recording)}")
     print(f"folder:   {info.path}")
     print()
-    sys.stdout.write(export(segments, "txt", labels=True) or "(no speech recorded)\n")
+    sys.stdout.write(export(session.segments, "txt", labels=True) or "(no speech recorded)\n")
     return 0
 
 
@@ -101,18 +109,36 @@ def _export(args: argparse.Namespace) -> int:
     if fmt is None:
         return _fail(f"cannot tell the format from '{args.output.name}'; "
                      f"add --format {'|'.join(FORMATS)}", 2)
-    info = find_session(args.id)
-    text = export(load_segments(info.id), fmt, labels=args.labels,
+    session = _read(args.id)
+    info = session.info
+    text = export(session.segments, fmt, labels=args.labels,
                   timestamps=args.timestamps, title=info.name)
     if args.output is None:
         sys.stdout.write(text)
         return 0
     try:
-        args.output.write_text(text, encoding="utf-8")
+        write_atomic(args.output, text)
     except OSError as exc:
-        return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+        return _fail(f"cannot write {args.output}: {exc.strerror or exc}; "
+                     "any earlier file there is unchanged", 1)
     print(f"wrote {args.output} ({fmt}, session {info.id})", file=sys.stderr)
     return 0
+
+
+def _read(ref: str) -> SessionContents:
+    """The session, after one line on stderr if damaged records had to be left out."""
+    session = read_session(ref)
+    if session.skipped:
+        print(f"voxcap sessions: skipped {session.skipped} damaged record"
+              f"{'s' if session.skipped > 1 else ''} of session {session.info.id}; "
+              "the rest is shown", file=sys.stderr)
+    return session
+
+
+def _state(closed: bool, recording: bool) -> str:
+    if recording:
+        return "being recorded now"
+    return "closed" if closed else "not closed (restored after a crash)"
 
 
 def _rename(args: argparse.Namespace) -> int:

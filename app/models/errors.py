@@ -5,6 +5,9 @@ is a programming error, so none should reach the user as a stack trace.
 """
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 
 class ModelError(Exception):
     """Base of every error the model manager raises on purpose."""
@@ -48,3 +51,10 @@ class BusyError(ModelError):
 
 class Cancelled(ModelError):
     """The caller's cancel event was set; what was downloaded so far is kept."""
+
+
+def write_error(e: OSError, path: Path) -> ModelError:
+    """What to tell a user when writing ``path`` failed with ``e``."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(f"The disk filled up while writing {path}. Free up space and try again.")
+    return ModelError(f"Cannot write {path}: {e.strerror or e}. Check the folder's permissions.")

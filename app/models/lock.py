@@ -9,27 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from app.filelock import try_lock
 from app.models.errors import BusyError
-
-if os.name == "nt":
-    import msvcrt
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-else:
-    import fcntl
-
-    def _try_lock(fd: int) -> bool:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return False
-        return True
 
 
 class FolderLock:
@@ -42,7 +23,7 @@ class FolderLock:
     def __enter__(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
+        if not try_lock(fd):
             os.close(fd)
             raise BusyError(
                 "Another voxcap window or command is already downloading, verifying or "

@@ -4,15 +4,15 @@ One ``ModelManager`` serves the GUI (from a worker thread) and ``voxcap model``.
 ``<data dir>/models/<owner>--<name>@<revision>/`` and holds the three files (or links to a copy
 the user already has), a ``.partial/`` folder for downloads in progress, and the verification
 record (``records.py``). A file is ready when its recorded digest matches the expected one and
-its size and mtime have not changed since; nothing here hashes or touches the network unless a
-download, verify or import is asked for, so a ready model opens offline at once.
+its size, mtime and ctime have not changed since; nothing here hashes or touches the network
+unless a download, verify or import is asked for, so a ready model opens offline at once.
 
-Expected values: the pinned table, unless the Hub has reported its own for the pinned commit,
-which then win (and any difference is listed in ``ModelStatus.discrepancies``).
+Expected values: the pinned table, always. A server that reports another size or sha256 for a
+file of the pinned commit is refused before anything is downloaded, naming the file and both
+values (and the difference is listed in ``ModelStatus.discrepancies``).
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -31,15 +31,17 @@ from app.models.errors import (
     Cancelled,
     DamagedError,
     DiskFullError,
+    HubError,
     ModelError,
     NotReadyError,
+    write_error,
 )
 from app.models.hashing import Digests, Hasher, copy_hashing, hash_file
 from app.models.hub import Hub, RemoteFile
 from app.models.lock import FolderLock
 from app.models.manifest import DEFAULT_MANIFEST, Manifest, ModelFile
 from app.models.progress import Meter, ProgressCallback, human_size
-from app.models.records import Digest, HubFacts, Records
+from app.models.records import Digest, Records
 from app.models.status import Discrepancy, FileStatus, ModelStatus, State, overall_state
 
 log = logging.getLogger(__name__)
@@ -145,13 +147,10 @@ class ModelManager:
                 remotes = [self._hub.metadata(f.name, cancel) for f in pending]
                 for r in remotes:
                     records.set_hub(r.name, r.facts)
-                records.save()
-                # The Hub's values may have made a file on disk right after all.
-                remotes = [
-                    r for r in remotes
-                    if self._judge(self.manifest.file(r.name), records)[0] is not State.READY
-                ]
+                # Space first: with a full disk even the small record below cannot be saved.
                 self._check_space(sum(r.facts.size - _size(self._partial(r.name)) for r in remotes))
+                records.save()
+                _refuse_other_files(self.manifest, remotes)
                 for r in remotes:
                     self._fetch(r, records, progress, cancel)
             _remove_empty(self._partials)
@@ -228,7 +227,7 @@ class ModelManager:
     # ----- judging files --------------------------------------------------------------------
 
     def _file_status(self, f: ModelFile, records: Records) -> FileStatus:
-        exp = _expected(f, records.hub(f.name))
+        exp = _expected(f)
         with self._active_lock:
             active = self._active.get(f.name)
         if active is not None:
@@ -243,7 +242,7 @@ class ModelManager:
     def _judge(self, f: ModelFile, records: Records) -> tuple[State, str]:
         """The file's state from its size, mtime and record alone."""
         path = self.folder / f.name
-        exp = _expected(f, records.hub(f.name))
+        exp = _expected(f)
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -321,7 +320,7 @@ class ModelManager:
         self, f: ModelFile, path: Path, records: Records, progress: ProgressCallback | None,
         cancel: threading.Event,
     ) -> tuple[State, str]:
-        exp = _expected(f, records.hub(f.name))
+        exp = _expected(f)
         st = path.stat()  # taken first: a file changed while hashed no longer matches the record
         if st.st_size != exp.size:
             records.forget(f.name)
@@ -351,7 +350,7 @@ class ModelManager:
             with self._tracking(meter):
                 self._hub.fetch(remote, partial, meter.update, cancel)
         except (ModelError, OSError) as e:
-            error = e if isinstance(e, ModelError) else _write_error(e, partial)
+            error = e if isinstance(e, ModelError) else write_error(e, partial)
             if kept := _size(partial):
                 error = type(error)(
                     f"{error} The {human_size(kept)} of {f.name} downloaded so far are kept; "
@@ -384,7 +383,7 @@ class ModelManager:
         cancel: threading.Event, link: bool,
     ) -> str:
         """Verify ``src`` and put it in place by link or copy; the mismatch if it fails."""
-        exp = _expected(f, records.hub(f.name))
+        exp = _expected(f)
         st = src.stat()
         if st.st_size != exp.size:
             return f"it has {st.st_size:,} bytes instead of {exp.size:,}"
@@ -405,7 +404,9 @@ class ModelManager:
             meter.finish("error")
             return reason
         os.replace(tmp, dst)
-        records.set_digest(f.name, _digest(st, digests))
+        placed = dst.stat()  # linking and renaming move the ctime: record it as it is now
+        if (placed.st_size, placed.st_mtime_ns) == (st.st_size, st.st_mtime_ns):
+            records.set_digest(f.name, _digest(placed, digests))
         records.save()
         _remove(self._partial(f.name))
         meter.finish("ready")
@@ -422,7 +423,7 @@ class ModelManager:
         except BaseException as e:
             _remove(tmp)
             if isinstance(e, OSError):
-                raise _write_error(e, tmp) from e
+                raise write_error(e, tmp) from e
             raise
         return hasher.digests()
 
@@ -500,7 +501,10 @@ def not_ready_message(status: ModelStatus) -> str:
         names = ", ".join(f"{f.name} ({f.reason})" for f in status.damaged)
         return f"Damaged: {names}. Run `voxcap model download` to fetch it again."
     if status.state is State.UNVERIFIED:
-        return "The model files changed since they were checked. Run `voxcap model verify`."
+        return (
+            "The model files are there but not verified: never checked here, or changed since "
+            "they were. Run `voxcap model verify`."
+        )
     if status.state is State.PARTIAL:
         return (
             f"The model is incomplete ({human_size(status.done)} of {human_size(status.size)}). Run "
@@ -514,27 +518,42 @@ def not_ready_message(status: ModelStatus) -> str:
     )
 
 
-def _expected(f: ModelFile, hub: HubFacts | None) -> _Expected:
-    if hub is None:
-        return _Expected(f.size, f.sha256, None)
-    if hub.sha256:
-        return _Expected(hub.size, hub.sha256, None)
-    if hub.git_sha1:
-        return _Expected(hub.size, None, hub.git_sha1)
-    return _Expected(hub.size, f.sha256, None)
+def _expected(f: ModelFile) -> _Expected:
+    """What a file must be: the pinned size and sha256, whatever a server reports."""
+    return _Expected(f.size, f.sha256, None)
+
+
+def _refuse_other_files(manifest: Manifest, remotes: list[RemoteFile]) -> None:
+    """HubError when the server reports another size or sha256 than the pinned ones."""
+    for r in remotes:
+        f = manifest.file(r.name)
+        differs = []
+        if r.facts.size != f.size:
+            differs.append(f"{r.facts.size:,} bytes instead of {f.size:,}")
+        if r.facts.sha256 and r.facts.sha256 != f.sha256:
+            differs.append(f"sha256 {r.facts.sha256} instead of the pinned {f.sha256}")
+        elif differs:
+            server_hash = r.facts.git_sha1 or "not given"
+            differs.append(f"its hash {server_hash}; the pinned sha256 is {f.sha256}")
+        if differs:
+            raise HubError(
+                f"Refused {f.name}: the server reports {', '.join(differs)} for the pinned "
+                f"commit {manifest.revision[:12]}. Nothing was downloaded. Check HF_ENDPOINT "
+                "(or the mirror it names), or import the files from a folder you trust."
+            )
 
 
 def _mismatch(d: Digest | Digests, exp: _Expected) -> str:
     """Why the digests ``d`` of a file fail what is expected of it; "" when they pass."""
     if exp.sha256 and d.sha256 != exp.sha256:
-        return f"its sha256 is {d.sha256[:16]}…, expected {exp.sha256[:16]}…"
+        return f"its sha256 is {d.sha256}, the pinned one {exp.sha256}"
     if exp.git_sha1 and d.git_sha1 != exp.git_sha1:
         return f"its git hash is {(d.git_sha1 or '?')[:16]}…, the Hub has {exp.git_sha1[:16]}…"
     return ""
 
 
 def _digest(st: os.stat_result, digests: Digests) -> Digest:
-    return Digest(st.st_size, st.st_mtime_ns, digests.sha256, digests.git_sha1)
+    return Digest(st.st_size, st.st_mtime_ns, digests.sha256, digests.git_sha1, st.st_ctime_ns)
 
 
 def _link(src: Path, dst: Path) -> bool:
@@ -549,12 +568,6 @@ def _link(src: Path, dst: Path) -> bool:
         return True
     except OSError:
         return False
-
-
-def _write_error(e: OSError, path: Path) -> ModelError:
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(f"The disk filled up while writing {path}. Free up space and try again.")
-    return ModelError(f"Cannot write {path}: {e.strerror or e}. Check the folder's permissions.")
 
 
 def _remove(path: Path) -> None:

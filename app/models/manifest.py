@@ -1,9 +1,10 @@
 """The pinned checkpoint: which repository, which commit, and the size and sha256 of each file.
 
 The values come from checkpoint.md. A commit fixes its files for good, so a manifest never
-changes once written; when the Hub reports other values for the same commit, the manager keeps
-the Hub's and shows the difference (see ``ModelStatus.discrepancies``). Tests build their own
-manifest for tiny files served from loopback.
+changes once written; when a server reports other values for the same commit, the manager keeps
+the pinned ones, refuses the server's files and shows the difference (see
+``ModelStatus.discrepancies``). Tests build their own manifest for tiny files served from
+loopback.
 """
 from __future__ import annotations
 

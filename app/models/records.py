@@ -2,11 +2,11 @@
 
 Two kinds of facts, both keyed by file name:
 
-- ``hub``: size and hash the Hub reported for the pinned commit (a commit fixes them for good,
-  so once seen they are the reference, even offline);
-- ``files``: the size, modification time and digests of a file as last hashed, so a restart does
-  not hash 8.9 GB again; a file whose size or mtime changed no longer matches its record and is
-  hashed anew.
+- ``hub``: size and hash the Hub reported for the pinned commit, kept to show where the server
+  differs from the pinned table (the pinned values are always what files are checked against);
+- ``files``: the size, modification and change times and digests of a file as last hashed, so a
+  restart does not hash 8.9 GB again; a file whose size, mtime or ctime changed no longer matches
+  its record and is hashed anew (the ctime catches a file rewritten with its mtime put back).
 
 Judgments (ready, damaged) are derived from these facts and the expected values, never stored,
 so a later Hub answer re-judges the files without hashing them again. The file is rewritten
@@ -19,6 +19,9 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from app.atomic import write_atomic
+from app.models.errors import write_error
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +41,16 @@ class Digest:
     mtime_ns: int
     sha256: str
     git_sha1: str | None  # computed only when the Hub gave a git hash to compare with
+    # The inode change time: writing a file and then putting its mtime back still moves it.
+    # None in records from before it was kept: such a file is verified again once.
+    ctime_ns: int | None = None
 
     def matches(self, st: os.stat_result) -> bool:
-        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns
+        return (
+            st.st_size == self.size
+            and st.st_mtime_ns == self.mtime_ns
+            and st.st_ctime_ns == self.ctime_ns
+        )
 
 
 class Records:
@@ -66,10 +76,11 @@ class Records:
             "hub": {k: asdict(v) for k, v in self._hub.items()},
             "files": {k: asdict(v) for k, v in self._files.items()},
         }
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        os.replace(tmp, self._path)
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._path, json.dumps(data, indent=1))
+        except OSError as e:
+            raise write_error(e, self._path) from e
 
     def hub(self, name: str) -> HubFacts | None:
         return self._hub.get(name)

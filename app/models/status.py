@@ -41,7 +41,8 @@ class Discrepancy:
     def __str__(self) -> str:
         return (
             f"{self.file}: the Hub reports {self.field} {self.hub} for the pinned commit, "
-            f"the built-in table says {self.pinned}; the Hub's value is used"
+            f"the built-in table says {self.pinned}; the pinned value is kept and such a file "
+            "is refused"
         )
 
 

@@ -11,6 +11,9 @@ from app.transcript.export import FORMATS, export, format_for_path
 from app.transcript.journal import StorageError
 from app.transcript.segmenter import PAUSE, segments_from_pieces
 from app.transcript.sessions import (
+    SessionBusy,
+    SessionContents,
+    SessionFormatError,
     SessionInfo,
     SessionNotFound,
     create_session,
@@ -18,8 +21,10 @@ from app.transcript.sessions import (
     find_session,
     list_sessions,
     load_segments,
+    read_session,
     rename_session,
     reopen_session,
+    session_exists,
 )
 from app.transcript.transcript import SegmentChange, Transcript
 
@@ -28,6 +33,9 @@ __all__ = [
     "PAUSE",
     "Cue",
     "SegmentChange",
+    "SessionBusy",
+    "SessionContents",
+    "SessionFormatError",
     "SessionInfo",
     "SessionNotFound",
     "StorageError",
@@ -40,7 +48,9 @@ __all__ = [
     "format_for_path",
     "list_sessions",
     "load_segments",
+    "read_session",
     "rename_session",
     "reopen_session",
     "segments_from_pieces",
+    "session_exists",
 ]

@@ -4,14 +4,17 @@ Each record goes to the OS at once (``os.write``), so killing the process loses 
 already holds; a background thread fsyncs at most ``interval`` seconds after a write, so even a
 power cut loses at most that much. A write that fails (disk full, folder gone) keeps the unwritten
 bytes, retries them before the next record, and raises ``StorageError`` saying what to do.
-Reading skips a torn last line: the one a kill in mid-write leaves behind.
+Reading skips a torn last line: the one a kill in mid-write leaves behind; it skips and counts
+any other damaged record.
 """
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -19,17 +22,28 @@ log = logging.getLogger(__name__)
 # Windows opens files in text mode unless told otherwise, which would turn "\n" into "\r\n".
 _BINARY = getattr(os, "O_BINARY", 0)
 
+MAX_SECONDS = 1e8  # audio time, about three years: anything later is damage
+MAX_WALL = 253402300799.0  # 9999-12-31 23:59:59 UTC, the last time a calendar can show
+MAX_TEXT = 10_000  # characters in one text record; the model writes a few per step
+
 
 class StorageError(OSError):
-    """The transcript could not be saved to disk; what was recorded is still in memory."""
+    """The transcript could not be saved to disk; what was recorded is still in memory.
+
+    ``str()`` is the whole message for people; ``reason`` its first part, what failed and why.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def storage_error(action: str, path: Path, exc: OSError) -> StorageError:
-    reason = exc.strerror or str(exc)
+    reason = f"cannot {action} {path}: {exc.strerror or exc}"
     err = StorageError(
-        f"cannot {action} {path}: {reason}. Everything recorded so far is kept in memory; "
-        "free some disk space or make the folder writable and it is saved on the next write "
-        "(or export the transcript now)."
+        f"{reason}. Everything recorded so far is kept in memory; free some disk space or make "
+        "the folder writable and it is saved on the next write (or export the transcript now).",
+        reason,
     )
     err.errno = exc.errno
     return err
@@ -150,20 +164,62 @@ def _drop_torn_tail(path: Path) -> None:
             f.truncate(keep)
 
 
-def read_journal(path: Path) -> list[dict]:
-    """The records in ``path``; a torn last line is ignored, damaged lines elsewhere are logged."""
+@dataclass
+class JournalContents:
+    """The usable records of a journal, and how many damaged ones were left out."""
+
+    records: list[dict]
+    skipped: int  # lines that were not JSON, or records with impossible values
+
+
+def read_journal(path: Path) -> JournalContents:
+    """The records in ``path``. A torn last line is dropped silently (a kill in mid-write leaves
+    one); any other line that is not a usable record (see ``usable``) is skipped and counted."""
     with open(path, "rb") as f:
         lines = f.read().split(b"\n")
-    records = []
+    contents = JournalContents([], 0)
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # deeply nested brackets exhaust the parser's stack
             if number < len(lines):  # the last line is torn by design after a kill
-                log.warning("skipping damaged line %d of %s", number, path)
+                contents.skipped += 1
             continue
-        if isinstance(record, dict):
-            records.append(record)
-    return records
+        if usable(record):
+            contents.records.append(record)
+        else:
+            contents.skipped += 1
+    if contents.skipped:
+        log.warning("skipped %d damaged records in %s", contents.skipped, path)
+    return contents
+
+
+def usable(record: object) -> bool:
+    """Whether a journal record has the fields its type needs, with values that can be true.
+
+    Non-finite or absurd numbers (``1e999``, NaN, a date in the year 10**300) and texts longer
+    than any one step of the model writes are damage: keeping them would break every export.
+    """
+    if not isinstance(record, dict) or not isinstance(record.get("source"), str):
+        return False
+    if not (_number(record.get("start"), MAX_SECONDS) and _number(record.get("wall"), MAX_WALL)):
+        return False
+    if record.get("type") == "gap":
+        return _number(record.get("duration"), MAX_SECONDS)
+    if record.get("type") == "text":
+        text = record.get("text")
+        return isinstance(text, str) and len(text) <= MAX_TEXT and _number(
+            record.get("end"), MAX_SECONDS
+        )
+    return False
+
+
+def _number(value: object, limit: float) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= limit
+    )

@@ -15,6 +15,9 @@ from app.events import Piece, Segment
 from app.transcript.text import CLOSERS, SENTENCE_ENDS, STRONG_ENDS, can_break, ends_sentence
 
 PAUSE = 1.2  # seconds of silence between pieces that start a new segment
+# Characters after which a segment ends at the next word boundary even without a pause or a
+# sentence end (minutes of unpunctuated speech), so no segment grows without bound.
+MAX_SEGMENT_CHARS = 2000
 # Gaps closer than this (seconds) are one marker: overflow often drops many short runs in a row.
 GAP_JOIN = 0.1
 
@@ -84,9 +87,15 @@ class SourceSegmenter:
     def _starts_segment(self, piece: Piece) -> bool:
         if not self._open:
             return True
+        if len(self._raw) >= 2 * MAX_SEGMENT_CHARS:
+            return True  # one endless "word": cut it anyway
         if not can_break(self._raw, piece.text):
             return False
-        return piece.start - self._last.end >= self.pause or ends_sentence(self._raw)
+        return (
+            piece.start - self._last.end >= self.pause
+            or ends_sentence(self._raw)
+            or len(self._raw) >= MAX_SEGMENT_CHARS
+        )
 
 
 def _split_at_sentences(piece: Piece) -> list[Piece]:

@@ -72,8 +72,9 @@ def split_words(pieces: Iterable[Piece]) -> list[Word]:
 
     A word spans from the start of its first character's share of its piece's time to the end
     of its last character's; inside a piece, the visible characters share its time equally.
+    Linear in the text's length, however long a word is.
     """
-    words: list[Word] = []
+    words: list[list] = []  # [characters, start, end, space_before] while words grow
     joinable = False  # the last word continues if the next character is a letter of it
     space = False  # whitespace seen since the last word
     for piece in pieces:
@@ -90,12 +91,12 @@ def split_words(pieces: Iterable[Piece]) -> list[Word]:
             k += 1
             sticks = words and not space and ch in NO_LINE_START
             if words and (sticks or (joinable and not spaceless(ch))):
-                last = words[-1]
-                words[-1] = Word(last.text + ch, last.start, t1, last.space_before)
+                words[-1][0].append(ch)
+                words[-1][2] = t1
             else:
-                words.append(Word(ch, t0, t1, space and bool(words)))
+                words.append([[ch], t0, t1, space and bool(words)])
             joinable, space = not spaceless(ch), False
-    return words
+    return [Word("".join(chars), start, end, before) for chars, start, end, before in words]
 
 
 def _visible(ch: str) -> bool:

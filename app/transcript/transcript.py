@@ -53,10 +53,12 @@ class Transcript:
         *,
         journal: RecordSink | None = None,
         session_id: str | None = None,
+        name: str | None = None,
         history: Iterable[dict] = (),
         pause: float = PAUSE,
     ) -> None:
         self.session_id = session_id
+        self.name = name  # the session's name when it started (a rename changes only the disk)
         self.pause = pause
         self._lock = threading.RLock()
         self._sources: dict[str, SourceSegmenter] = {}

@@ -367,7 +367,7 @@ class AppController(QObject):
         try:
             settings_file.save(self.settings)
         except OSError as exc:
-            self.window.statusBar().showMessage(f"Settings not saved: {exc}", 8000)
+            self.window.statusBar().showMessage(str(exc), 8000)  # says which folder and why
 
     # -- quitting -------------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QGuiApplication, QScreen
 
+MIN_WIDTH = 320  # pixels: narrower captions cannot be read or grabbed
+
 
 def screen_key(screen: QScreen) -> str:
     g = screen.geometry()
@@ -22,7 +24,7 @@ def to_place(screen: QScreen, rect: QRect) -> list[int]:
 def default_rect(screen: QScreen, height: int) -> QRect:
     """Centred near the bottom, where subtitles usually are, 60 % of the screen wide."""
     g = screen.availableGeometry()
-    width = max(320, int(g.width() * 0.6))
+    width = max(MIN_WIDTH, int(g.width() * 0.6))
     return QRect(g.x() + (g.width() - width) // 2, g.bottom() - height - g.height() // 12,
                  width, height)
 
@@ -37,7 +39,7 @@ def restore_rect(places: dict[str, list[int]], last_screen: str, height: int) ->
     screen = screens[key]
     x, y, width, _ = places[key]
     g = screen.geometry()
-    width = min(width, g.width())
+    width = min(max(width, MIN_WIDTH), g.width())
     # Keep it fully on the screen even if the saved place came from a larger layout.
     x = min(max(0, x), g.width() - width)
     y = min(max(0, y), g.height() - height)

@@ -20,7 +20,13 @@ from app.live.lane import SourceConfig
 from app.live.local import LocalBackend
 from app.live.pipeline import LivePipeline
 from app.settings import Settings
-from app.transcript import StorageError, Transcript, create_session, reopen_session
+from app.transcript import (
+    StorageError,
+    Transcript,
+    create_session,
+    reopen_session,
+    session_exists,
+)
 from app.ui.bridge import PipelineBridge, Worker
 
 log = logging.getLogger(__name__)
@@ -139,7 +145,7 @@ class Recorder(QObject):
             return
         if self.transcript is None:
             try:
-                self._open(create_session())
+                self._open(create_session(keep=self._settings().keep_transcripts))
             except StorageError as exc:
                 self._fail(str(exc))
                 return
@@ -186,8 +192,8 @@ class Recorder(QObject):
 
     def _stopped(self, transcript: Transcript | None) -> None:
         self._set_state(RecorderState.STOPPED, "Stopped. Record starts a new session.")
-        if transcript is not None:
-            self.session_closed.emit(transcript.session_id)
+        if transcript is not None and session_exists(transcript.session_id or ""):
+            self.session_closed.emit(transcript.session_id)  # one without text is not kept
 
     def continue_session(self, session_id: str) -> None:
         """Record into a past session again (after closing the current one)."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.transcript import (
+    SessionBusy,
     SessionInfo,
     SessionNotFound,
     delete_session,
@@ -146,6 +147,6 @@ class SessionsPanel(QWidget):
             return
         try:
             delete_session(ref)
-        except (OSError, SessionNotFound) as exc:
+        except (OSError, SessionNotFound, SessionBusy) as exc:
             QMessageBox.warning(self, "Cannot delete", f"The session was not deleted: {exc}")
         self.refresh(self._live_id)

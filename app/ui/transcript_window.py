@@ -27,9 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.atomic import write_atomic
 from app.events import Segment
 from app.transcript import (
     FORMATS,
+    SessionFormatError,
     SessionNotFound,
     Transcript,
     export,
@@ -176,7 +178,7 @@ class TranscriptWindow(QMainWindow):
         try:
             info = find_session(session_id)
             segments = load_segments(session_id)
-        except (SessionNotFound, OSError) as exc:
+        except (SessionNotFound, SessionFormatError, OSError) as exc:
             QMessageBox.warning(self, "Cannot open session", str(exc))
             self.sessions.refresh(self._live.session_id if self._live else None)
             return
@@ -231,8 +233,7 @@ class TranscriptWindow(QMainWindow):
     def export_to(self, path: Path, fmt: str) -> bool:
         """Write everything shown (trimmed rows included) to ``path``; False after telling why."""
         try:
-            path.write_text(export(self._all_segments(), fmt, title=self._title),
-                            encoding="utf-8")
+            write_atomic(path, export(self._all_segments(), fmt, title=self._title))
         except OSError as exc:
             QMessageBox.warning(
                 self, "Export failed",
@@ -251,8 +252,8 @@ def _session_name(transcript: Transcript | None) -> str:
         return "Live transcript"
     try:
         return find_session(transcript.session_id).name
-    except (SessionNotFound, OSError):
-        return "Live transcript"
+    except (SessionNotFound, OSError):  # not on disk before its first text
+        return transcript.name or "Live transcript"
 
 
 def _file_stem(title: str) -> str:

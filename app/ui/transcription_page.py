@@ -1,4 +1,5 @@
-"""Settings page "Transcription": the delay dial, the compute device and the precision.
+"""Settings page "Transcription": the delay dial, the compute device, the precision, and whether
+transcripts are kept as sessions.
 
 The delay is an input of the model: 80 ms steps from 80 ms to 2.4 s. A short delay shows words
 sooner but the model has heard less of what follows them, so it guesses more; the hint under
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
@@ -65,7 +67,10 @@ class TranscriptionPage(QWidget):
         self.precision.setAccessibleName("Precision")
         self.delay.valueChanged.connect(self._delay_moved)
         self.device.currentIndexChanged.connect(self._device_chosen)
+        self.keep = QCheckBox("&Keep transcripts (unticked: captions only, nothing is saved)")
+        self.keep.setAccessibleName("Keep transcripts")
         self.precision.currentIndexChanged.connect(self._emit)
+        self.keep.toggled.connect(self._emit)
         self._build()
 
     def _build(self) -> None:
@@ -89,6 +94,7 @@ class TranscriptionPage(QWidget):
         note = QLabel("Changing the device or precision reloads the model; captions pause "
                       "meanwhile.", wordWrap=True)
         form.addRow(note)
+        form.addRow(self.keep)
 
     def load(self, settings: Settings) -> None:
         self._loading = True
@@ -96,12 +102,14 @@ class TranscriptionPage(QWidget):
         self._show_delay()
         self.device.setCurrentIndex(max(0, self.device.findData(settings.device)))
         self._fill_precisions(settings.precision)
+        self.keep.setChecked(settings.keep_transcripts)
         self._loading = False
 
     def store(self, settings: Settings) -> None:
         settings.delay_ms = self.delay.value() * DELAY_STEP_MS
         settings.device = self.device.currentData()
         settings.precision = self.precision.currentData()
+        settings.keep_transcripts = self.keep.isChecked()
 
     def _precisions(self) -> tuple[str, ...]:
         name = self.device.currentData()

@@ -1,7 +1,9 @@
 """The settings file: round trip, and survival of whatever a user or a crash leaves in it."""
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import pytest
 
@@ -86,3 +88,67 @@ def test_save_is_atomic_and_leaves_no_temp_file(config_dir):
     save(Settings())
     assert sorted(p.name for p in config_dir.iterdir()) == ["settings.json"]
     assert settings_mod.settings_path() == config_dir / "settings.json"
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe\x00garbage", b"{\"delay_ms\": 480, \"theme\": \"\xe9\"}",
+                                 b"[" * 100_000, bytes(range(256))])
+def test_any_bytes_are_set_aside_and_defaults_used(config_dir, raw):
+    (config_dir / "settings.json").write_bytes(raw)
+    assert load() == Settings()
+    assert (config_dir / "settings.json.bad").read_bytes() == raw
+
+
+def test_a_read_only_config_folder_runs_and_says_settings_cannot_be_saved(config_dir, caplog):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    path = config_dir / "settings.json"
+    path.write_bytes(b"\xff not json")
+    config_dir.chmod(0o500)
+    try:
+        assert load() == Settings()
+        assert not (config_dir / "settings.json.bad").exists()
+        assert "cannot be set aside" in caplog.text and "kept as" not in caplog.text
+        with pytest.raises(settings_mod.SettingsNotSaved, match="Settings cannot be saved in"):
+            save(Settings())
+    finally:
+        config_dir.chmod(0o700)
+
+
+def test_an_unwritable_config_location_says_settings_cannot_be_saved(config_dir, caplog):
+    blocker = config_dir / "settings.json"
+    blocker.mkdir()  # a folder where the file should be: refused even for root
+    (blocker / "x").write_text("")
+    assert load() == Settings()
+    with pytest.raises(settings_mod.SettingsNotSaved, match="Settings cannot be saved in") as err:
+        save(Settings())
+    assert str(config_dir) in str(err.value) and "Errno" not in str(err.value)
+
+
+def test_overlay_places_beyond_any_screen_are_clamped(config_dir):
+    huge = 2**40
+    data = {"overlay": {"places": {"s": [huge, -huge, huge, -5], "t": [10, 20, 800, 120]},
+                        "dim_after_s": 1e300}}
+    (config_dir / "settings.json").write_text(json.dumps(data), encoding="utf-8")
+    overlay = load().overlay
+    assert overlay.dim_after_s == settings_mod.DIM_AFTER_MAX_S  # a Qt timer takes int32 ms
+    places = overlay.places
+    assert places["t"] == [10, 20, 800, 120]
+    assert all(abs(v) <= settings_mod.PLACE_LIMIT < 2**31 for v in places["s"])
+    assert places["s"][2] > 0 and places["s"][3] > 0
+
+
+def test_keep_transcripts_round_trips(config_dir):
+    save(Settings(keep_transcripts=False))
+    assert load().keep_transcripts is False
+
+
+def test_a_file_that_cannot_be_set_aside_is_not_claimed_to_be(config_dir, caplog, monkeypatch):
+    (config_dir / "settings.json").write_bytes(b"\xff not json")
+
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(settings_mod.os, "replace", read_only)
+    assert load() == Settings()
+    assert "cannot be set aside (Read-only file system)" in caplog.text
+    assert "kept as" not in caplog.text and "cannot be saved" in caplog.text

@@ -58,8 +58,9 @@ def test_voxcap_command_captions_and_saves_on_ctrl_c(pulse_server, tiny_checkpoi
     app = subprocess.Popen([sys.executable, "-m", "app", "--model", str(tiny_checkpoint)],
                            env=env, stderr=subprocess.PIPE, text=True)
     try:
-        journal = wait_for_journal(isolated_dirs[0] / "sessions", app)
+        wait_for_capture(app)
         player = play(speech_wav, "voxcap_test")
+        journal = wait_for_journal(isolated_dirs[0] / "sessions", app)  # made by the first text
         wait_for_text(journal, app)
         player.terminate()
         app.send_signal(signal.SIGINT)
@@ -69,6 +70,19 @@ def test_voxcap_command_captions_and_saves_on_ctrl_c(pulse_server, tiny_checkpoi
             app.kill()
     [session] = list_sessions()
     assert session.closed  # Ctrl+C went through the normal quit: the journal was closed
+
+
+def wait_for_capture(app: subprocess.Popen, timeout: float = 90.0) -> None:
+    """PulseAudio lists the app's recording stream once its model is loaded and capture runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert app.poll() is None, app.stderr.read()
+        streams = subprocess.run(["pactl", "list", "short", "source-outputs"],
+                                 capture_output=True, text=True, check=False).stdout
+        if streams.strip():
+            return
+        time.sleep(0.2)  # another process: nothing to wait on but what PulseAudio shows
+    raise AssertionError("the app did not start capturing")
 
 
 def wait_for_journal(sessions, app: subprocess.Popen, timeout: float = 90.0):

@@ -33,14 +33,15 @@ def env(tmp_path):
 
 
 def wait_for_capture_start(proc: subprocess.Popen, env: dict) -> None:
-    """Playback must come after capture starts: the child creates its session right before."""
-    sessions = Path(env["VOXCAP_DATA_DIR"]) / "sessions"
+    """Playback must come after capture starts: PulseAudio then lists the child's recording
+    stream (the session itself appears only with the first text)."""
     deadline = time.monotonic() + 60
-    while not any(sessions.glob("*/journal.jsonl")):
+    while not subprocess.run(["pactl", "list", "short", "source-outputs"], capture_output=True,
+                             text=True, check=False).stdout.strip():
         assert proc.poll() is None, proc.stderr.read()
         assert time.monotonic() < deadline, "voxcap live did not start within a minute"
         time.sleep(0.1)
-    time.sleep(1.0)  # the sources open just after the session
+    time.sleep(0.5)  # the stream is listed just before its first block arrives
 
 
 def cues_of(path: Path) -> list[srt.Subtitle]:

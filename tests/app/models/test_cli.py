@@ -96,7 +96,9 @@ def test_status_shows_a_hub_discrepancy(monkeypatch, voxcap, manifest, hub, hf_c
         dataclasses.replace(manifest, files=pinned), endpoint=hub.url, hf_cache=hf_cache
     )
     monkeypatch.setattr(model_cmd, "make_manager", lambda: manager)
-    assert voxcap("download")[0] == 0
+    code, out, err = voxcap("download")
+    assert code == 1 and "Model ready" not in out
+    assert "0" * 64 in err and manifest.file(BIG).sha256 in err and BIG in err
     code, out, _ = voxcap("status")
     assert code == 0 and "The Hub differs" in out and "0" * 64 in out
 

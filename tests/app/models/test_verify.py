@@ -1,8 +1,9 @@
 """Verification: records that spare a restart from hashing, damaged files named and fetched
-again, the Hub's values winning over the pinned table, and a ready model opening offline."""
+again, the pinned table winning over what a server reports, and a ready model opening offline."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 
@@ -10,7 +11,7 @@ import pytest
 
 from app.models import (
     DamagedError,
-    ModelFile,
+    HubError,
     ModelManager,
     NotReadyError,
     State,
@@ -75,13 +76,27 @@ def test_flipped_byte_is_named_and_fetched_again(ready, make_manager, hub):
     assert (manager.folder / BIG).read_bytes() == hub.files[BIG]
 
 
-def test_verify_hashes_even_when_size_and_mtime_look_unchanged(ready, make_manager):
+def test_a_file_changed_with_its_mtime_put_back_is_sent_to_verification(ready, make_manager):
     flip_byte(ready.folder / BIG, keep_mtime=True)
     manager = make_manager()
-    assert manager.status().ready  # the quick check trusts size and mtime ...
+    assert manager.status().files[-1].state is State.UNVERIFIED  # the ctime moved
+    assert resolve_model_dir(manager.manifest, manager.folder.parent) is None
+    with pytest.raises(NotReadyError, match="not verified"):
+        manager.path()
     with pytest.raises(DamagedError):
-        manager.verify()  # ... the full one does not
+        manager.verify()
     assert manager.status().state is State.DAMAGED
+
+
+def test_records_without_a_ctime_are_verified_again(ready, make_manager, hash_calls):
+    record = ready.folder / ".record.json"
+    data = json.loads(record.read_text())
+    for digest in data["files"].values():
+        del digest["ctime_ns"]
+    record.write_text(json.dumps(data))
+    manager = make_manager()
+    assert manager.status().state is State.UNVERIFIED and hash_calls == []
+    assert manager.verify().ready
 
 
 def test_wrong_size_is_damaged_without_hashing(ready, make_manager, hash_calls):
@@ -98,32 +113,42 @@ def test_verify_of_a_missing_model_reports_it(manager, hash_calls):
     assert status.state is State.MISSING and hash_calls == []
 
 
-@pytest.mark.parametrize("wrong", ["params.json", BIG])  # a git file and an LFS file
-def test_the_hub_value_wins_and_the_difference_is_shown(hub, manifest, hf_cache, wrong):
-    pinned = tuple(
-        dataclasses.replace(f, sha256="0" * 64) if f.name == wrong else f for f in manifest.files
-    )
-    manager = ModelManager(
-        dataclasses.replace(manifest, files=pinned), endpoint=hub.url, hf_cache=hf_cache
-    )
-    assert manager.download().ready
+def pinned_otherwise(manifest, name: str, **change: object):
+    return dataclasses.replace(manifest, files=tuple(
+        dataclasses.replace(f, **change) if f.name == name else f for f in manifest.files))
+
+
+def test_a_server_reporting_another_sha256_is_refused(hub, manifest, hf_cache):
+    pinned = pinned_otherwise(manifest, BIG, sha256="0" * 64)
+    manager = ModelManager(pinned, endpoint=hub.url, hf_cache=hf_cache)
+    with pytest.raises(HubError) as refused:
+        manager.download()
+    message = str(refused.value)
+    assert BIG in message and "0" * 64 in message and manifest.file(BIG).sha256 in message
+    assert hub.requests("data") == []  # refused before any download
+    assert not manager.status().ready and manager.ready_path() is None
     (d,) = manager.status().discrepancies
-    assert (d.file, d.field, d.pinned) == (wrong, "sha256", "0" * 64)
-    assert d.hub == manifest.file(wrong).sha256
-    assert "the Hub's value is used" in str(d)
-    # Offline later, the Hub's value recorded for this commit still holds.
-    offline = ModelManager(dataclasses.replace(manifest, files=pinned), endpoint="http://127.0.0.1:9")
-    assert offline.status().ready and offline.verify().ready
+    assert (d.file, d.field, d.pinned) == (BIG, "sha256", "0" * 64)
+    assert "the pinned value is kept" in str(d)
 
 
-def test_size_difference_is_shown(hub, manifest, hf_cache):
-    pinned = tuple(
-        ModelFile(f.name, f.size + 1, f.sha256) if f.name == BIG else f for f in manifest.files
-    )
-    manager = ModelManager(
-        dataclasses.replace(manifest, files=pinned), endpoint=hub.url, hf_cache=hf_cache
-    )
-    assert manager.download().ready
+def test_a_small_file_whose_bytes_differ_from_the_pin_is_refused(hub, manifest, hf_cache):
+    # Files kept in git get a git hash from the server, not a sha256: the bytes are checked.
+    pinned = pinned_otherwise(manifest, "params.json", sha256="0" * 64)
+    manager = ModelManager(pinned, endpoint=hub.url, hf_cache=hf_cache)
+    with pytest.raises(DamagedError) as refused:
+        manager.download()
+    message = str(refused.value)
+    assert "params.json" in message and "0" * 64 in message
+    assert manifest.file("params.json").sha256 in message
+    assert not manager.status().ready
+
+
+def test_a_server_reporting_another_size_is_refused(hub, manifest, hf_cache):
+    pinned = pinned_otherwise(manifest, BIG, size=manifest.file(BIG).size + 1)
+    manager = ModelManager(pinned, endpoint=hub.url, hf_cache=hf_cache)
+    with pytest.raises(HubError, match=f"Refused {BIG}: the server reports 2,500,000 bytes"):
+        manager.download()
     fields = {(d.file, d.field) for d in manager.status().discrepancies}
     assert fields == {(BIG, "size")}
 

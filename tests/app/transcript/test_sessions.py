@@ -20,6 +20,7 @@ from app.transcript import (
     load_segments,
     rename_session,
     reopen_session,
+    sessions,
 )
 from app.transcript.sessions import sessions_dir
 
@@ -53,26 +54,37 @@ def test_a_closed_session_is_listed_with_its_summary_and_reads_back():
     assert json.loads((info.path / "meta.json").read_text())["closed"] is True
 
 
-def test_sessions_are_found_by_id_or_unique_prefix():
-    first = create_session("a")
-    first.close()
-    second = create_session("b")
-    second.close()
-    assert first.session_id != second.session_id
-    assert find_session(first.session_id).name == "a"  # even when it starts the other's id
-    assert find_session(second.session_id).name == "b"
-    common = os.path.commonprefix([first.session_id, second.session_id])
-    assert find_session(second.session_id[: len(common) + 1]).name == "b"
-    with pytest.raises(SessionNotFound, match="matches several sessions"):
-        find_session(common[:-1])
-    for bad in ("nope", "../..", "", "a/b"):
+def test_sessions_are_found_by_id_or_unique_prefix(monkeypatch):
+    ids = iter(["abc234", "abd567"])
+    monkeypatch.setattr(sessions, "_new_id", lambda root: next(ids))
+    for name in ("a", "b"):
+        with create_session(name) as transcript:
+            record(transcript, "mic", "words", 0.0)
+    assert find_session("abc234").name == "a"
+    assert find_session("abd").name == "b"
+    assert find_session("ABC").name == "a"  # typed in capitals
+    with pytest.raises(SessionNotFound, match="matches several sessions: abc234, abd567"):
+        find_session("ab")
+    for bad in ("nope", "../..", "", "a/b", ".deleted-abc"):
         with pytest.raises(SessionNotFound, match="no session"):
             find_session(bad)
     assert [i.name for i in list_sessions()] == ["b", "a"]  # newest first
 
 
+def test_new_ids_are_short_and_easy_to_type():
+    seen = set()
+    for _ in range(20):
+        with create_session() as transcript:
+            record(transcript, "mic", "words", 0.0)
+        seen.add(transcript.session_id)
+    assert len(seen) == 20
+    for session_id in seen:
+        assert len(session_id) == 6 and set(session_id) <= set("23456789abcdefghjkmnpqrstuvwxyz")
+
+
 def test_rename_and_delete():
     transcript = create_session()
+    record(transcript, "mic", "words", 0.0)
     transcript.close()
     assert find_session(transcript.session_id).name.startswith("Session ")
     renamed = rename_session(transcript.session_id, "  Interview\nwith   Ana ")
@@ -113,6 +125,7 @@ def test_an_unclosed_session_with_a_torn_line_is_listed_restored_and_continued()
     transcript = create_session("crashed")
     record(transcript, "mic", "Saved words.", 0.0)
     transcript.flush()
+    transcript._journal._lock.release()  # the OS drops a killed recorder's lock
     sid = transcript.session_id
     with open(journal_of(sid), "ab") as f:  # what a kill in mid-write leaves behind
         f.write(b'{"type":"text","source":"Me","text":" lo')
@@ -152,12 +165,14 @@ def test_a_session_folder_without_metadata_is_still_listed():
 
 def test_one_unreadable_session_does_not_hide_the_others():
     broken = create_session("broken")
+    record(broken, "mic", "words", 0.0)
     broken.close()
     journal = journal_of(broken.session_id)
     journal.unlink()
     journal.mkdir()  # cannot be read as a file
     (sessions_dir() / broken.session_id / "meta.json").unlink()
     fine = create_session("fine")
+    record(fine, "mic", "words", 0.0)
     fine.close()
     assert sorted(i.id for i in list_sessions()) == sorted([broken.session_id, fine.session_id])
     with pytest.raises(OSError):
@@ -206,11 +221,12 @@ def test_a_failing_fsync_is_reported_on_the_next_call(monkeypatch):
     def broken(fd: int) -> None:
         raise OSError(errno.EIO, os.strerror(errno.EIO))
 
+    record(transcript, "mic", "first", 0.0)  # the session is on disk
     monkeypatch.setattr(os, "fsync", broken)
-    record(transcript, "mic", "words", 0.0)
+    record(transcript, "mic", "words", 1.0)
     with pytest.raises(StorageError, match="Input/output error"):
         transcript.flush()
-    assert [s.text for s in transcript.segments] == ["words"]
+    assert [s.text for s in transcript.segments] == ["first words"]
 
 
 def test_close_on_a_full_disk_raises_and_can_be_retried(monkeypatch):
@@ -230,6 +246,8 @@ def test_close_on_a_full_disk_raises_and_can_be_retried(monkeypatch):
 def test_an_unusable_data_folder_gives_a_clear_error(data_dir: Path):
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     data_dir.write_text("a file where the folder should be")
+    transcript = create_session()  # nothing is written before there is text
     with pytest.raises(StorageError, match=r"cannot create a session in .*VOXCAP_DATA_DIR"):
-        create_session()
+        record(transcript, "mic", "words", 0.0)
+    assert [s.text for s in transcript.segments] == ["words"]
     assert list_sessions() == []
