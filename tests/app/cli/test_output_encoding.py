@@ -51,7 +51,7 @@ def voxcap(tmp_path: Path, env: dict[str, str], *argv: str) -> str:
 def test_sessions_show_and_export(data_dir: Path, tmp_path: Path, encoding: str) -> None:
     with create_session("Réunion 会議") as transcript:
         for i, word in enumerate(WORDS):
-            transcript.add_event(TextEvent("mic", " " + word, i * 0.5, i * 0.5 + 0.4, 0.0))
+            transcript.add_event(TextEvent("mic", "mic", " " + word, i * 0.5, i * 0.5 + 0.4, 0.0))
     sid = transcript.session_id
     env = ENCODINGS[encoding]
     shown = voxcap(tmp_path, env, "sessions", "show", sid)

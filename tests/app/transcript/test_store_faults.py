@@ -31,7 +31,7 @@ from app.transcript.sessions import sessions_dir
 def record(transcript, source: str, words: str, start: float) -> None:
     for i, word in enumerate(words.split()):
         t = start + i * 0.5
-        transcript.add_event(TextEvent(source, " " + word, t, t + 0.4, time.time()))
+        transcript.add_event(TextEvent(source, source, " " + word, t, t + 0.4, time.time()))
 
 
 def saved(name: str = "s", words: str = "Hello there.") -> str:
@@ -169,12 +169,12 @@ def test_a_session_is_kept_only_once_it_has_text(data_dir: Path):
     silent = create_session()
     silent.close()
     gaps_only = create_session()
-    gaps_only.add_gap(Gap("mic", 0.0, 3.0, "device-lost"))
+    gaps_only.add_gap(Gap("mic", 0.0, 3.0, "device-lost", "mic"))
     gaps_only.close()
     assert list_sessions() == []
     assert not any((data_dir / "sessions").glob("*/*")) if (data_dir / "sessions").exists() else True
     spoken = create_session()
-    spoken.add_gap(Gap("mic", 0.0, 1.0, "device-lost"))  # waits in memory for the first text
+    spoken.add_gap(Gap("mic", 0.0, 1.0, "device-lost", "mic"))  # waits in memory for the first text
     record(spoken, "mic", "Now.", 1.5)
     spoken.close()
     assert [s.kind for s in load_segments(spoken.session_id)] == ["gap", "speech"]
