@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from app.audio import EndOfStream, SourceError, SourceUnavailable, open_source
 from app.events import AudioChunk, Gap, SourceStatus
-from app.lane import Lane
+from app.lane import KEEP_AFTER_SKIP_S, Lane
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class LivePipeline:
         self._paused = False
         self._last_status = 0.0
         self._t0 = 0.0  # monotonic time of start(): sources added later begin there
+        self._drain = True  # decode all waiting audio when stopping
 
     # -- control, from any thread -------------------------------------------------------------
 
@@ -106,10 +107,15 @@ class LivePipeline:
         self._thread = threading.Thread(target=self._work, name="voxcap-inference", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish every stream (its last words are still reported) and close the sources."""
+    def stop(self, timeout: float = 30.0, drain: bool = True) -> None:
+        """Finish every stream (its last words are still reported) and close the sources.
+
+        ``drain=False`` leaves audio still waiting to be decoded undecoded (reported as a
+        ``Gap``), so a stop asked for by the user is quick even when decoding is far behind.
+        """
         if self._thread is None:
             return
+        self._drain = self._drain and drain
         self._stop.set()
         self._wakeup.set()
         self._thread.join(timeout)
@@ -242,6 +248,9 @@ class LivePipeline:
             lane.source.stop()
             for item in lane.source.read(0):
                 self._take(lane, item)
+        if not self._drain:
+            for lane in self._lanes:
+                lane.catch_up(KEEP_AFTER_SKIP_S, self._emit_gap)  # only the newest is decoded
         if not self._paused:
             self._decode(float("inf"))
         for lane in self._lanes:

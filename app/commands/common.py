@@ -13,16 +13,24 @@ def fail(message: str, code: int = 1, command: str | None = None) -> int:
     return code
 
 
-def output_format(fmt: str | None, output: str | Path | None) -> str | None:
+def output_format(fmt: str | None, output: str | Path | None) -> str:
     """The export format: as given, else from the output's suffix, else txt when printing.
 
-    None when an output file's suffix names no format (the caller asks for --format).
+    The same rule for every command that writes a transcript. Raises ValueError, with the
+    formats there are, when an output file's suffix names none of them.
     """
-    from app.transcript import format_for_path
+    from app.transcript import FORMATS, format_for_path
 
     if fmt:
         return fmt
-    return format_for_path(output) if output is not None else "txt"
+    if output is None:
+        return "txt"
+    found = format_for_path(output)
+    if found is None:
+        known = ", ".join(f".{f}" for f in FORMATS)
+        raise ValueError(f"cannot tell the format of {Path(output).name}: name the file with "
+                         f"one of {known}, or add --format.")
+    return found
 
 
 def _delay(text: str) -> int:

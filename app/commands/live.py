@@ -6,12 +6,14 @@ ends cleanly, the streams' last words included, and ``--output`` then gets the e
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Self, TextIO
 
 from app.commands.common import (
     add_model_options,
@@ -58,62 +60,136 @@ def source_configs(spec: str, labels: tuple[str, str]):
     return [SourceConfig(spec, Path(spec).name)]
 
 
+FINISH_S = 1.5  # after Ctrl-C the streams get this long to finish; then the session closes
+
+
 def run(args: argparse.Namespace) -> int:
     from app import settings as app_settings
-    from app.pipeline import LivePipeline
-    from app.transcript import create_session
 
-    fmt = output_format(args.format, args.output)
-    if fmt is None:
-        return fail(f"cannot tell the format of {args.output}; add --format.", 2)
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return fail(str(err), 2, "live")
     prefs = app_settings.load().sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
+    say(f"loading the speech model from {args.model or 'the managed model folder'}…")
     model = load_engine(args)
     if isinstance(model, int):
         return model
+    with Interrupts() as interrupts:
+        return _record(model, configs, args, fmt, interrupts)
+
+
+def _record(model, configs, args: argparse.Namespace, fmt: str, interrupts: Interrupts) -> int:
+    """Caption into a new session until the sources end, ``--seconds`` pass or Ctrl-C."""
+    from app.pipeline import LivePipeline
+    from app.transcript import create_session
+
     try:
         transcript = create_session(labels={})  # events already carry labels
     except StorageError as err:
-        return fail(str(err), 1)
+        return fail(str(err), 1, "live")
     view = TerminalView(sys.stdout)
     transcript.subscribe(view.changed)
+    gate = Gate()
     errors: list[str] = []
     pipeline = LivePipeline(
         model, configs, args.delay_ms, args.max_lag,
-        on_text=transcript.add_event, on_gap=transcript.add_gap, on_status=view.status,
-        on_error=lambda label, msg: errors.append(view.error(label, msg)),
+        on_text=gate.wrap(transcript.add_event), on_gap=gate.wrap(transcript.add_gap),
+        on_status=view.status, on_error=lambda label, msg: errors.append(view.error(label, msg)),
         realtime_files=not args.fast,
     )
-    code = _capture(pipeline, args.seconds)
+    code = _capture(pipeline, args.seconds, interrupts, ", ".join(c.label for c in configs))
+    gate.close()  # a worker still finishing after FINISH_S adds nothing to a closed session
     view.close()
     transcript.close()
     if code == 0 and args.output:
         code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
-    return code or (1 if errors and not transcript.segments else 0)
+        if code == 0:
+            say(f"wrote {args.output} ({fmt}).")
+    code = code or (1 if errors and not transcript.segments else 0)
+    if pipeline.running:
+        # The worker is inside a model step; exiting normally would end the interpreter under
+        # it, which aborts the process. Everything is saved by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
-def _capture(pipeline, seconds: float | None) -> int:
+def _capture(pipeline, seconds: float | None, interrupts: Interrupts, what: str) -> int:
     from app.audio import SourceUnavailable
 
     try:
         pipeline.start()
     except SourceUnavailable as err:
-        return fail(str(err), 1)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait(seconds) if seconds else _wait_for(pipeline, stop)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        pipeline.stop()
+        return fail(str(err), 1, "live")
+    say(f"listening to {what}" + (f" for {seconds:g} s" if seconds else "") + " (Ctrl-C stops).")
+    if seconds:
+        interrupts.stop.wait(seconds)
+    else:
+        while not interrupts.stop.is_set() and not pipeline.wait(0.2):
+            pass
+    interrupts.stop.set()  # from here a Ctrl-C quits at once
+    pipeline.stop(timeout=FINISH_S if interrupts.count else 30.0, drain=not interrupts.count)
     return 0
 
 
-def _wait_for(pipeline, stop: threading.Event) -> None:
-    while not stop.is_set() and not pipeline.wait(0.2):
-        pass
+def say(message: str) -> None:
+    """A progress line on stderr, so stdout holds only the transcript."""
+    print(f"voxcap live: {message}", file=sys.stderr, flush=True)
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM while captioning: the first stops cleanly, a second quits at once.
+
+    These handlers stand in for KeyboardInterrupt on purpose: raised inside ``Thread.join``,
+    that exception makes CPython (3.11) take a still-running thread for ended, and the session
+    would then be closed under the worker's feet.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()  # set when captioning should end, for whatever reason
+        self.count = 0  # signals received
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> Self:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.stop.is_set() and self.count > 1:
+            print("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
+                  "last second.", file=sys.stderr, flush=True)
+            os._exit(130)
+        self.stop.set()
+        print("\nvoxcap live: stopping… (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+
+
+class Gate:
+    """Passes calls on until closed; a call in progress finishes before ``close`` returns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = True
+
+    def wrap(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def call(*args: object) -> None:
+            with self._lock:
+                if self._open:
+                    fn(*args)
+
+        return call
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
 
 
 class TerminalView:

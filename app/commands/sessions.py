@@ -96,10 +96,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    fmt = output_format(args.format, args.output)
-    if fmt is None:
-        return _fail(f"cannot tell the format from '{args.output.name}'; "
-                     f"add --format {'|'.join(FORMATS)}", 2)
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return _fail(str(err), 2)
     info = find_session(args.id)
     text = export(load_segments(info.id), fmt, labels=args.labels,
                   timestamps=args.timestamps, title=info.name)

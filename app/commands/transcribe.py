@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from app.audio.load import load_audio
     from app.audio.source import SourceUnavailable
 
-    # An output file whose suffix names no format gets plain text, like printing does.
-    fmt = output_format(args.format, args.output) or "txt"
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return fail(str(err), 2, "transcribe")
     try:
         audio = load_audio(args.file)
     except SourceUnavailable as err:
