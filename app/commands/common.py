@@ -13,6 +13,11 @@ def fail(message: str, code: int = 1, command: str | None = None) -> int:
     return code
 
 
+def done(message: str) -> None:
+    """A success line: one sentence on stderr ("Wrote notes.srt (srt)."), so stdout keeps data."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def output_format(fmt: str | None, output: str | Path | None) -> str:
     """The export format: as given, else from the output's suffix, else txt when printing.
 
@@ -61,20 +66,22 @@ def load_engine(args: argparse.Namespace):
     from app.compute import configure_threads, resolve
     from app.models import resolve_model_dir
 
+    command = getattr(args, "command", None)
     folder = Path(args.model) if args.model else resolve_model_dir()
     if folder is None:
-        return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1)
+        return fail("no model yet: run 'voxcap model download' or pass --model DIR.", 1, command)
     device, dtype = resolve(args.device or "auto", args.dtype or "auto")
     if args.device and args.device != device:
-        return fail(f"device {args.device!r} is not available here; use {device}.", 2)
+        return fail(f"device {args.device!r} is not available here; use {device}.", 2, command)
     configure_threads(device)
     try:
         return engine.load_model(folder, device=device, dtype=args.dtype or dtype)
     except engine.EngineError as err:
-        return fail(str(err), 2 if args.model else 1)
+        return fail(str(err), 2 if args.model else 1, command)
 
 
-def write_output(text: str, output: str | None, stdout: TextIO) -> int:
+def write_output(text: str, output: str | None, stdout: TextIO, fmt: str) -> int:
+    """Print ``text``, or write it to ``output`` and say so; the exit code."""
     if not text.endswith("\n"):
         text += "\n"
     if output is None:
@@ -84,4 +91,5 @@ def write_output(text: str, output: str | None, stdout: TextIO) -> int:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
+    done(f"Wrote {output} ({fmt}).")
     return 0

@@ -72,6 +72,14 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(err), 2, "live")
     prefs = app_settings.load().sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
+    if any(c.spec.partition(":")[0] in ("mic", "system") for c in configs):
+        from app.audio import SourceUnavailable
+        from app.audio.portaudio import sounddevice
+
+        try:
+            sounddevice()  # before the model loads: a missing library is said at once
+        except SourceUnavailable as err:
+            return fail(str(err), 1, "live")
     say(f"loading the speech model from {args.model or 'the managed model folder'}…")
     model = load_engine(args)
     if isinstance(model, int):
@@ -104,9 +112,7 @@ def _record(model, configs, args: argparse.Namespace, fmt: str, interrupts: Inte
     view.close()
     transcript.close()
     if code == 0 and args.output:
-        code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
-        if code == 0:
-            say(f"wrote {args.output} ({fmt}).")
+        code = write_output(export(transcript.segments, fmt), args.output, sys.stdout, fmt)
     code = code or (1 if errors and not transcript.segments else 0)
     if pipeline.running:
         # The worker is inside a model step; exiting normally would end the interpreter under
@@ -219,7 +225,7 @@ class TerminalView:
     def error(self, label: str, message: str) -> str:
         with self._lock:
             self._clear()
-            print(f"voxcap: {label + ': ' if label else ''}{message}", file=sys.stderr)
+            print(f"voxcap live: {label + ': ' if label else ''}{message}", file=sys.stderr)
             self._drawn = 0
         return message
 

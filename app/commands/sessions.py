@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from app.commands.common import fail, output_format
+from app.commands.common import done, fail, output_format
 from app.transcript import (
     FORMATS,
     SessionNotFound,
@@ -110,7 +110,7 @@ def _export(args: argparse.Namespace) -> int:
         args.output.write_text(text, encoding="utf-8")
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
-    print(f"wrote {args.output} ({fmt}, session {info.id})", file=sys.stderr)
+    done(f"Wrote {args.output} ({fmt}, session {info.id}).")
     return 0
 
 
@@ -125,7 +125,7 @@ def _rename(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     info = delete_session(args.id)
-    print(f"deleted {info.id} ({info.name})")
+    done(f"Deleted {info.id} ({info.name}).")
     return 0
 
 

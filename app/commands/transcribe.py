@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         audio = load_audio(args.file)
     except SourceUnavailable as err:
-        return fail(str(err), 2)
+        return fail(str(err), 2, "transcribe")
     model = load_engine(args)
     if isinstance(model, int):
         return model
@@ -60,4 +60,4 @@ def run(args: argparse.Namespace) -> int:
         text = result.text.strip()
     else:
         text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
-    return write_output(text, args.output, sys.stdout)
+    return write_output(text, args.output, sys.stdout, fmt)
