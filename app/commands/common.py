@@ -2,9 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
+
+# What libmpg123 (inside libsndfile) writes straight to file descriptor 2 while decoding an MP3:
+# "[src/libmpg123/layer3.c:...] error: ...", "Note: Illegal Audio-MPEG-Header ...",
+# "Warning: Xing stream size off ...". Harmless to the audio, alarming in a terminal.
+DECODER_CHATTER = re.compile(rb"^(\[src/libmpg123/|Note: |Warning: .*(Xing|MPEG|mpg123))")
 
 
 def fail(message: str, code: int = 1, command: str | None = None) -> int:
@@ -93,3 +103,43 @@ def write_output(text: str, output: str | None, stdout: TextIO, fmt: str) -> int
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
     done(f"Wrote {output} ({fmt}).")
     return 0
+
+
+@contextlib.contextmanager
+def quiet_decoders() -> Iterator[None]:
+    """Keep C libraries' decoder chatter off the terminal; everything else still reaches it.
+
+    The C side's file descriptor 2 becomes a pipe whose lines are passed on unless they are
+    decoder chatter; Python's own ``sys.stderr`` keeps writing to the terminal directly.
+    """
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (a GUI bundle): nothing to protect
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    previous = sys.stderr
+    sys.stderr = open(os.dup(terminal), "w", encoding=previous.encoding or "utf-8",  # noqa: SIM115
+                      errors="backslashreplace", buffering=1)
+    pump = threading.Thread(target=_pass_on, args=(read_end, terminal), daemon=True,
+                            name="stderr-filter")
+    pump.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = previous
+        os.dup2(terminal, 2)  # closes the pipe's last write end: the pump sees its end
+        pump.join(1.0)
+        os.close(terminal)
+
+
+def _pass_on(read_end: int, terminal: int) -> None:
+    with open(read_end, "rb") as lines:
+        for line in lines:
+            if not DECODER_CHATTER.match(line):
+                os.write(terminal, line)

@@ -20,6 +20,7 @@ from app.commands.common import (
     fail,
     load_engine,
     output_format,
+    quiet_decoders,
     write_output,
 )
 from app.events import SourceStatus
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_engine(args)
     if isinstance(model, int):
         return model
-    with Interrupts() as interrupts:
+    with Interrupts() as interrupts, quiet_decoders():
         return _record(model, configs, args, fmt, interrupts)
 
 

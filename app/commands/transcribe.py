@@ -6,7 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-from app.commands.common import add_model_options, fail, load_engine, output_format, write_output
+from app.commands.common import (
+    add_model_options,
+    fail,
+    load_engine,
+    output_format,
+    quiet_decoders,
+    write_output,
+)
 from app.transcript import FORMATS, export, segments_from_pieces
 
 
@@ -34,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         return fail(str(err), 2, "transcribe")
     try:
-        audio = load_audio(args.file)
+        with quiet_decoders():
+            audio = load_audio(args.file)
     except SourceUnavailable as err:
         return fail(str(err), 2, "transcribe")
     model = load_engine(args)
