@@ -15,7 +15,6 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from app import compute
 from app import settings as settings_file
 from app.audio import Inventory, list_devices
 from app.events import Gap, SourceStatus, TextEvent
@@ -134,8 +133,9 @@ class AppController(QObject):
         return self._manager
 
     def load(self, path: Path) -> None:
-        device, dtype = compute.resolve(self.settings.device, self.settings.precision)
-        self.recorder.load(path, device, dtype)
+        # The device is resolved on the recorder's worker: that imports torch, which takes
+        # seconds the windows should not wait for.
+        self.recorder.load(path, self.settings.device, self.settings.precision)
 
     def record(self) -> None:
         if self.recorder.model is None and self.recorder.state != "loading":
@@ -212,6 +212,8 @@ class AppController(QObject):
 
     def open_settings(self) -> None:
         if self.settings_dialog is None:
+            from app import compute  # torch: only once settings are opened
+
             self.settings_dialog = SettingsDialog(self.settings, compute.available_devices(),
                                                   self._audio_devices)
             self.settings_dialog.settings_changed.connect(self.apply_settings)

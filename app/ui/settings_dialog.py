@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
 from app.audio import Inventory
-from app.compute import DeviceChoice
 from app.settings import Settings
 from app.ui.appearance_page import AppearancePage
 from app.ui.assets import app_icon
 from app.ui.hotkeys_page import HotkeysPage
 from app.ui.sources_page import SourcesPage
 from app.ui.transcription_page import TranscriptionPage
+
+if TYPE_CHECKING:  # app.compute imports torch, which the GUI loads only with the model
+    from app.compute import DeviceChoice
 
 
 class SettingsDialog(QDialog):

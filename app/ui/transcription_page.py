@@ -6,6 +6,8 @@ the slider says so in plain words.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -17,8 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.compute import DeviceChoice
 from app.settings import DELAY_MAX_MS, DELAY_MIN_MS, DELAY_STEP_MS, Settings
+
+if TYPE_CHECKING:  # app.compute imports torch, which the GUI loads only with the model
+    from app.compute import DeviceChoice
 
 PRECISION_WORDS = {
     "float32": "Full (float32, twice the memory)",
