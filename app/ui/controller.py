@@ -32,6 +32,15 @@ from app.ui.theme import ThemeManager
 from app.ui.transcript_window import TranscriptWindow
 from app.ui.tray import TrayIcon
 
+# Why Record is disabled, by the recorder's state.
+RECORD_UNAVAILABLE = {
+    "loading": "Wait: the speech model is loading.",
+    "starting": "Captioning is starting.",
+    "running": "Already recording; Stop ends this session.",
+    "paused": "Recording is paused; Pause again resumes it, Stop ends it.",
+}
+NO_MODEL = "Record needs the speech model: download it, or import a folder, in the Model window."
+
 
 def status_text(statuses: dict[str, SourceStatus], labels: dict[str, str]) -> str:
     """The status line: lag and real-time factor per source."""
@@ -80,6 +89,7 @@ class AppController(QObject):
         self._save_timer = QTimer(self, singleShot=True, interval=500,
                                   timeout=self.save_settings)
         self._wire()
+        self._enable_actions(self.recorder.state)
 
     def _wire(self) -> None:
         a, r = self.actions, self.recorder
@@ -139,6 +149,7 @@ class AppController(QObject):
 
     def record(self) -> None:
         if self.recorder.model is None and self.recorder.state != "loading":
+            self._on_state("no-model", NO_MODEL)
             self.open_models()
         else:
             self.recorder.start()
@@ -161,12 +172,25 @@ class AppController(QObject):
         if state == "error" and self.recorder.model is None and self._model_dir is None:
             self.open_models()  # a model that will not load: let the user verify or fetch it
         self.overlay.set_notice(notice)
-        self.window.set_status(notice)
+        if state == "error":
+            self.window.show_problem(notice)
+        else:
+            self.window.set_status(notice)
         if self.tray is not None:
             self.tray.set_state(notice or state)
         self.actions.pause.blockSignals(True)
         self.actions.pause.setChecked(state == "paused")
         self.actions.pause.blockSignals(False)
+        self._enable_actions(state)
+
+    def _enable_actions(self, state: str) -> None:
+        """Record, Pause and Stop offered only when they can act; Record's tip says why not."""
+        a = self.actions
+        why_not = RECORD_UNAVAILABLE.get(state)
+        a.record.setEnabled(why_not is None)
+        a.record.setToolTip(why_not or "Start captioning and recording a new session")
+        a.pause.setEnabled(state in ("running", "paused"))
+        a.stop.setEnabled(state in ("starting", "running", "paused"))
 
     def _on_session(self, transcript: Any) -> None:
         self.window.show_live(transcript)
@@ -199,7 +223,7 @@ class AppController(QObject):
         text = f"{name}: {message}" if name else message
         self._source_error = text
         self.overlay.set_notice(text)
-        self.window.statusBar().showMessage(text)
+        self.window.show_problem(text)
         if self.tray is not None:
             self.tray.showMessage("voxcap", text, QSystemTrayIcon.MessageIcon.Warning)
 

@@ -31,7 +31,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, devices: list[DeviceChoice],
                  audio_devices: Callable[[], Inventory], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("voxcap settings")
+        self.setWindowTitle("Settings")
         self.setWindowIcon(app_icon())
         self.setAccessibleName("Settings")
         self._settings = copy.deepcopy(settings)
