@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.events import TextEvent
 from app.transcript import create_session, list_sessions
