@@ -30,6 +30,7 @@ MIRROR = os.environ.get("VOXCAP_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 CACHE = Path(os.environ.get("VOXCAP_FRESH_CACHE", "/var/tmp/voxcap-fresh"))
 DISPLAY = ":74"
 WINDOW_TIMEOUT_S = 1200  # apt and pip inside the root, then the first window
+HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 PIP_FILES = [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"),
              Path("/etc/xdg/pip/constraints.txt")]
 
@@ -73,6 +74,9 @@ def fresh_root(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "root"
     subprocess.run(["cp", "-a", "--reflink=auto", str(pristine_root()), str(root)], check=True)
     shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
+    # pip's certificate bundle is this machine's (it may trust a proxy the root's does not).
+    if Path(HOST_CA).is_file():
+        shutil.copy(HOST_CA, root / "etc" / "host-ca-certificates.crt")
     for path in PIP_FILES:
         if path.is_file():
             (root / path.relative_to("/")).parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +118,9 @@ def in_root(root: Path, script: str, **popen) -> subprocess.Popen:
     env = {"HOME": "/root", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "DISPLAY": DISPLAY, "LANG": "C.UTF-8", "DEBIAN_FRONTEND": "noninteractive"}
     env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})
+    if Path(HOST_CA).is_file():
+        env["PIP_CERT"] = "/etc/host-ca-certificates.crt"
+    env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
     return subprocess.Popen(["chroot", str(root), "/bin/bash", "-c", script], env=env,
                             start_new_session=True, **popen)
 
