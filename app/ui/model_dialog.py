@@ -245,6 +245,7 @@ class ModelDialog(QDialog):
         self.detail.setText("Cancelled; what was downloaded is kept." if cancelled else "")
         if not cancelled:
             self.error.setText("⚠ " + for_the_gui(message, self._manager.manifest))
+            self.adjustSize()  # a top-level window does not grow for a wrapped label alone
         self.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -153,7 +153,9 @@ class SessionsPanel(QWidget):
         dialog.setLabelText("New name for this session:")
         dialog.setTextValue(old)
         # Wide enough for the title (window managers cut it to the dialog's width) and a name.
-        dialog.setMinimumWidth(max(360, dialog.fontMetrics().horizontalAdvance(old) + 120))
+        width = max(360, dialog.fontMetrics().horizontalAdvance(old) + 120)
+        dialog.setMinimumWidth(width)
+        dialog.resize(width, dialog.sizeHint().height())
         return dialog.textValue() if dialog.exec() == QInputDialog.DialogCode.Accepted else None
 
     def _delete(self) -> None:
