@@ -32,7 +32,8 @@ DISPLAY = ":74"
 WINDOW_TIMEOUT_S = 1200  # apt and pip inside the root, then the first window
 HOST_CA = "/etc/ssl/certs/ca-certificates.crt"
 PIP_FILES = [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"),
-             Path("/etc/xdg/pip/constraints.txt")]
+             Path("/etc/xdg/pip/constraints.txt"), Path.home() / ".config/pip/pip.conf",
+             Path.home() / ".pip/pip.conf"]
 
 pytestmark = [
     pytest.mark.fresh,
@@ -77,10 +78,12 @@ def fresh_root(tmp_path: Path) -> Iterator[Path]:
     # pip's certificate bundle is this machine's (it may trust a proxy the root's does not).
     if Path(HOST_CA).is_file():
         shutil.copy(HOST_CA, root / "etc" / "host-ca-certificates.crt")
-    for path in PIP_FILES:
+    for path in PIP_FILES:  # the user's own config lands in the root's /root (HOME there)
         if path.is_file():
-            (root / path.relative_to("/")).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, root / path.relative_to("/"))
+            inside = root / ("root" / path.relative_to(Path.home()) if path.is_relative_to(
+                Path.home()) else path.relative_to("/"))
+            inside.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, inside)
     mounts = [(None, "proc", ["-t", "proc", "proc"]), ("/dev", "dev", ["--bind"]),
               ("/tmp/.X11-unix", "tmp/.X11-unix", ["--bind"])]
     mounts += [(str(d), str(d).lstrip("/"), ["--bind", "-o", "ro"])
@@ -120,6 +123,9 @@ def in_root(root: Path, script: str, **popen) -> subprocess.Popen:
     env.update({k: v for k, v in os.environ.items() if k.startswith("PIP_")})
     if Path(HOST_CA).is_file():
         env["PIP_CERT"] = "/etc/host-ca-certificates.crt"
+    # An index this machine cannot reach (the PyTorch one, when offline) is given up at once;
+    # the local wheel folders serve instead.
+    env["PIP_RETRIES"] = "0"
     env.update({k: v for k, v in os.environ.items() if k.lower().endswith("_proxy")})
     return subprocess.Popen(["chroot", str(root), "/bin/bash", "-c", script], env=env,
                             start_new_session=True, **popen)
