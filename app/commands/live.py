@@ -6,11 +6,13 @@ ends cleanly, the streams' last words included, and ``--output`` then gets the e
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Self, TextIO
@@ -132,11 +134,11 @@ def _capture(pipeline, seconds: float | None, interrupts: Interrupts, what: str)
     except SourceUnavailable as err:
         return fail(str(err), 1, "live")
     say(f"listening to {what}" + (f" for {seconds:g} s" if seconds else "") + " (Ctrl-C stops).")
-    if seconds:
-        interrupts.stop.wait(seconds)
-    else:
-        while not interrupts.stop.is_set() and not pipeline.wait(0.2):
-            pass
+    # --seconds counts listening only; a file that plays out earlier ends it earlier.
+    deadline = time.monotonic() + seconds if seconds else math.inf
+    while not interrupts.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        if pipeline.wait(min(0.2, left)):
+            break
     interrupts.stop.set()  # from here a Ctrl-C quits at once
     pipeline.stop(timeout=FINISH_S if interrupts.count else 30.0, drain=not interrupts.count)
     return 0
