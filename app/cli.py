@@ -47,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return desktop_entry.run(remove=args.uninstall_desktop_entry)
     if args.command is None:
+        from app.ui.preflight import gui_problem
+
+        problem = gui_problem()  # before Qt and torch load: the answer comes at once
+        if problem:
+            print(f"voxcap: {problem}", file=sys.stderr)
+            return 1
         from app.ui.main import run_app  # Qt only when the GUI is wanted
 
         return run_app(model_dir=args.model)

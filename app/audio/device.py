@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-import sounddevice as sd
 
 from app.audio import pulse
+from app.audio.portaudio import sounddevice
 from app.audio.source import DEFAULT_BUFFER_S, RECONNECT_S, Source, SourceUnavailable
 
 STALL_S = 3.0  # devices call back every few ms; this long without a callback means it is gone
@@ -55,7 +55,7 @@ class DeviceSource(Source):
         self._pulse_source = pulse_source
         self._rate = rate
         self._channels = channels
-        self._stream: sd.InputStream | None = None
+        self._stream = None  # sounddevice.InputStream while open
         self._closing = False
         self._heard = False  # a callback arrived in this run
         self._unwatch: Callable[[], None] | None = None
@@ -67,6 +67,7 @@ class DeviceSource(Source):
                 f"the sound server has no source {self._pulse_source!r} (unplugged or removed?); "
                 "run `voxcap devices` to see what is there"
             )
+        sd = sounddevice()
         try:
             info = sd.query_devices(self._index, "input")
             channels = self._channels or min(2, int(info["max_input_channels"]))

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-import sounddevice as sd
-
 from app.audio import pulse, wasapi
 from app.audio.device import DeviceSource
 from app.audio.file import FileSource
+from app.audio.portaudio import sounddevice
 from app.audio.source import DEFAULT_BUFFER_S, Source, SourceUnavailable
 
 MAC_LOOPBACK_NAMES = ("blackhole", "soundflower", "loopback audio")
@@ -112,7 +111,7 @@ def _portaudio_input(name: str, options: dict) -> Source:
     if not inputs:
         raise SourceUnavailable("no audio input device found (is a microphone connected?)")
     if not name:
-        default = sd.default.device[0]
+        default = sounddevice().default.device[0]
         chosen = next((d for d in inputs if d["index"] == default), inputs[0])
     elif name.isdigit():
         chosen = next((d for d in inputs if d["index"] == int(name)), None)
@@ -177,7 +176,7 @@ def list_devices() -> Inventory:
     linux_pulse = False
     if sys.platform.startswith("linux"):
         linux_pulse = _list_pulse(devices, notes)
-    default_input = sd.default.device[0]
+    default_input = sounddevice().default.device[0]
     for d in _inputs():
         if linux_pulse and d["name"] in ("pulse", "default", "pipewire"):
             continue  # the server's sources above are the same thing, by name
@@ -222,7 +221,7 @@ def mac_loopbacks(inputs: Sequence[dict]) -> list[dict]:
 
 
 def _inputs() -> list[dict]:
-    return [dict(d) for d in sd.query_devices() if d["max_input_channels"] > 0]
+    return [dict(d) for d in sounddevice().query_devices() if d["max_input_channels"] > 0]
 
 
 def _pulse_index() -> int | None:

@@ -2,12 +2,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
+import os
+import re
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from engine.delay import DEFAULT_DELAY_MS, DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS, check_delay
+
+# What libmpg123 (inside libsndfile) writes straight to file descriptor 2 while decoding an MP3:
+# "[src/libmpg123/layer3.c:...] error: ...", "Note: Illegal Audio-MPEG-Header ...",
+# "Warning: Xing stream size off ...". Harmless to the audio, alarming in a terminal.
+DECODER_CHATTER = re.compile(rb"^(\[src/libmpg123/|Note: |Warning: .*(Xing|MPEG|mpg123))")
 
 
 def fail(message: str, code: int = 1, command: str | None = None) -> int:
@@ -16,16 +26,29 @@ def fail(message: str, code: int = 1, command: str | None = None) -> int:
     return code
 
 
-def output_format(fmt: str | None, output: str | Path | None) -> str | None:
+def done(message: str) -> None:
+    """A success line: one sentence on stderr ("Wrote notes.srt (srt)."), so stdout keeps data."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def output_format(fmt: str | None, output: str | Path | None) -> str:
     """The export format: as given, else from the output's suffix, else txt when printing.
 
-    None when an output file's suffix names no format (the caller asks for --format).
+    The same rule for every command that writes a transcript. Raises ValueError, with the
+    formats there are, when an output file's suffix names none of them.
     """
-    from app.transcript import format_for_path
+    from app.transcript import FORMATS, format_for_path
 
     if fmt:
         return fmt
-    return format_for_path(output) if output is not None else "txt"
+    if output is None:
+        return "txt"
+    found = format_for_path(output)
+    if found is None:
+        known = ", ".join(f".{f}" for f in FORMATS)
+        raise ValueError(f"cannot tell the format of {Path(output).name}: name the file with "
+                         f"one of {known}, or add --format.")
+    return found
 
 
 def _delay(text: str) -> int:
@@ -57,16 +80,17 @@ def load_engine(args: argparse.Namespace):
     from app.compute import NotEnoughMemory, choose, configure_threads, resolve
     from app.models import not_ready_message
 
+    command = getattr(args, "command", None)
     if args.model:
         folder = Path(args.model)
     else:
         manager = make_manager()
         folder = manager.ready_path()
         if folder is None:  # missing, incomplete, damaged or unverified: say which
-            return fail(f"{not_ready_message(manager.status())} Or pass --model DIR.", 1)
+            return fail(f"{not_ready_message(manager.status())} Or pass --model DIR.", 1, command)
     device, _ = resolve(args.device or "auto", "auto")
     if args.device and args.device != device:
-        return fail(f"device {args.device!r} is not available here; use {device}.", 2)
+        return fail(f"device {args.device!r} is not available here; use {device}.", 2, command)
     configure_threads(device)
     try:
         choice = choose(device, args.dtype or "auto", folder)
@@ -78,7 +102,7 @@ def load_engine(args: argparse.Namespace):
     except ValueError as err:
         return fail(str(err), 2)
     except engine.EngineError as err:
-        return fail(str(err), 2 if args.model else 1)
+        return fail(str(err), 2 if args.model else 1, command)
 
 
 def _verified(args: argparse.Namespace) -> str | None:
@@ -92,7 +116,8 @@ def _verified(args: argparse.Namespace) -> str | None:
     return make_manager().verified_sha256(WEIGHTS)
 
 
-def write_output(text: str, output: str | None, stdout: TextIO) -> int:
+def write_output(text: str, output: str | None, stdout: TextIO, fmt: str) -> int:
+    """Print ``text``, or write it to ``output`` and say so; the exit code."""
     if not text.endswith("\n"):
         text += "\n"
     if output is None:
@@ -104,6 +129,7 @@ def write_output(text: str, output: str | None, stdout: TextIO) -> int:
         write_atomic(output, text)  # a failure leaves an earlier file there as it was
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
+    done(f"Wrote {output} ({fmt}).")
     return 0
 
 
@@ -123,3 +149,43 @@ def utf8_stdout() -> TextIO:
             out = io.TextIOWrapper(out.buffer, encoding="utf-8", line_buffering=True)
             sys.stdout = out
     return out
+
+
+@contextlib.contextmanager
+def quiet_decoders() -> Iterator[None]:
+    """Keep C libraries' decoder chatter off the terminal; everything else still reaches it.
+
+    The C side's file descriptor 2 becomes a pipe whose lines are passed on unless they are
+    decoder chatter; Python's own ``sys.stderr`` keeps writing to the terminal directly.
+    """
+    try:
+        sys.stderr.flush()
+        terminal = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (a GUI bundle): nothing to protect
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    previous = sys.stderr
+    sys.stderr = open(os.dup(terminal), "w", encoding=previous.encoding or "utf-8",  # noqa: SIM115
+                      errors="backslashreplace", buffering=1)
+    pump = threading.Thread(target=_pass_on, args=(read_end, terminal), daemon=True,
+                            name="stderr-filter")
+    pump.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = previous
+        os.dup2(terminal, 2)  # closes the pipe's last write end: the pump sees its end
+        pump.join(1.0)
+        os.close(terminal)
+
+
+def _pass_on(read_end: int, terminal: int) -> None:
+    with open(read_end, "rb") as lines:
+        for line in lines:
+            if not DECODER_CHATTER.match(line):
+                os.write(terminal, line)

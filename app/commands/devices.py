@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.audio import DeviceInfo, list_devices
+from app.audio import DeviceInfo, SourceUnavailable, list_devices
+from app.commands.common import fail
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    devices, notes = list_devices()
+    try:
+        devices, notes = list_devices()
+    except SourceUnavailable as err:  # PortAudio missing: say what to install
+        return fail(str(err), 1)
     _section("Microphones", [d for d in devices if d.kind == "mic"])
     print()
     _section("System audio (what an output plays)", [d for d in devices if d.kind == "system"])

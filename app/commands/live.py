@@ -6,18 +6,23 @@ ends cleanly, the streams' last words included, and ``--output`` then gets the e
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import shutil
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Self, TextIO
 
 from app.commands.common import (
     add_model_options,
     fail,
     load_engine,
     output_format,
+    quiet_decoders,
     write_output,
 )
 from app.commands.server import add_engine_options, engine_choice, open_remote
@@ -65,34 +70,55 @@ def source_configs(spec: str, labels: tuple[str, str]):
     return [SourceConfig(spec, Path(spec).name)]
 
 
+FINISH_S = 1.5  # after Ctrl-C the streams get this long to finish; then the session closes
+
+
 def run(args: argparse.Namespace) -> int:
     from app import settings as app_settings
-    from app.live.pipeline import LivePipeline
-    from app.transcript import create_session
 
-    fmt = output_format(args.format, args.output)
-    if fmt is None:
-        return fail(f"cannot tell the format of {args.output}; add --format.", 2)
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return fail(str(err), 2, "live")
     settings = app_settings.load()
     prefs = settings.sources
     configs = source_configs(args.source, (prefs.mic_label, prefs.system_label))
+    if any(c.spec.partition(":")[0] in ("mic", "system") for c in configs):
+        from app.audio import SourceUnavailable
+        from app.audio.portaudio import sounddevice
+
+        try:
+            sounddevice()  # before the model loads: a missing library is said at once
+        except SourceUnavailable as err:
+            return fail(str(err), 1, "live")
     backend = _backend(args)
     if isinstance(backend, int):
         return backend
-    # Events already carry labels. Nothing is on disk until the first text.
-    transcript = create_session(keep=settings.keep_transcripts)
+    with Interrupts() as interrupts, quiet_decoders():
+        return _record(backend, configs, args, fmt, interrupts, settings.keep_transcripts)
+
+
+def _record(backend, configs, args: argparse.Namespace, fmt: str, interrupts: Interrupts,
+            keep: bool) -> int:
+    """Caption into a new session until the sources end, ``--seconds`` pass or Ctrl-C."""
+    from app.live.pipeline import LivePipeline
+    from app.transcript import create_session
+
+    transcript = create_session(keep=keep)  # nothing is on disk until the first text
     view = TerminalView(sys.stdout)
     transcript.subscribe(view.changed)
+    gate = Gate()
     errors: list[str] = []
     unsaved: list[StorageError] = []
     pipeline = LivePipeline(
         backend, configs, args.delay_ms, args.max_lag,
-        on_text=_saving(transcript.add_event, unsaved, view),
-        on_gap=_saving(transcript.add_gap, unsaved, view), on_status=view.status,
-        on_error=lambda label, msg: errors.append(view.error(label, msg)),
+        on_text=gate.wrap(_saving(transcript.add_event, unsaved, view)),
+        on_gap=gate.wrap(_saving(transcript.add_gap, unsaved, view)),
+        on_status=view.status, on_error=lambda label, msg: errors.append(view.error(label, msg)),
         realtime_files=not args.fast,
     )
-    code = _capture(pipeline, args.seconds)
+    code = _capture(pipeline, args.seconds, interrupts, ", ".join(c.label for c in configs))
+    gate.close()  # a worker still finishing after FINISH_S adds nothing to a closed session
     view.close()
     try:
         transcript.close()
@@ -100,10 +126,18 @@ def run(args: argparse.Namespace) -> int:
     except StorageError as err:
         unsaved.append(err)
     if code == 0 and args.output:
-        code = write_output(export(transcript.segments, fmt), args.output, sys.stdout)
+        code = write_output(export(transcript.segments, fmt), args.output, sys.stdout, fmt)
     if unsaved:
-        return _partial(transcript, unsaved[-1], code, args.output)
-    return code or (1 if errors and not transcript.segments else 0)
+        code = _partial(transcript, unsaved[-1], code, args.output)
+    else:
+        code = code or (1 if errors and not transcript.segments else 0)
+    if pipeline.running:
+        # The worker is inside a model step; exiting normally would end the interpreter under
+        # it, which aborts the process. Everything is saved by now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _backend(args: argparse.Namespace):
@@ -114,6 +148,7 @@ def _backend(args: argparse.Namespace):
         return open_remote(choice, max_lag_s=args.max_lag, command="live")
     from app.live.local import LocalBackend
 
+    say(f"loading the speech model from {args.model or 'the managed model folder'}…")
     model = load_engine(args)
     return model if isinstance(model, int) else LocalBackend(model)
 
@@ -136,32 +171,83 @@ def _partial(transcript: Transcript, err: StorageError, code: int, output: str |
     """One line saying what was kept where; exit status PARTIAL unless something worse failed."""
     kept = f"session {transcript.session_id} keeps what was saved before"
     where = f"; {output} has the whole transcript" if output and code == 0 else ""
-    fail(f"the session could not be saved completely ({err.reason}); {kept}{where}.")
+    fail(f"the session could not be saved completely ({err.reason}); {kept}{where}.", 1, "live")
     return code or PARTIAL
 
 
-def _capture(pipeline, seconds: float | None) -> int:
+def _capture(pipeline, seconds: float | None, interrupts: Interrupts, what: str) -> int:
     from app.audio import SourceUnavailable
 
     try:
         pipeline.start()
     except SourceUnavailable as err:
-        return fail(str(err), 1)
-    stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait(seconds) if seconds else _wait_for(pipeline, stop)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        pipeline.stop()
+        return fail(str(err), 1, "live")
+    say(f"listening to {what}" + (f" for {seconds:g} s" if seconds else "") + " (Ctrl-C stops).")
+    # --seconds counts listening only; a file that plays out earlier ends it earlier.
+    deadline = time.monotonic() + seconds if seconds else math.inf
+    while not interrupts.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        if pipeline.wait(min(0.2, left)):
+            break
+    interrupts.stop.set()  # from here a Ctrl-C quits at once
+    pipeline.stop(timeout=FINISH_S if interrupts.count else 30.0, drain=not interrupts.count)
     return 0
 
 
-def _wait_for(pipeline, stop: threading.Event) -> None:
-    while not stop.is_set() and not pipeline.wait(0.2):
-        pass
+def say(message: str) -> None:
+    """A progress line on stderr, so stdout holds only the transcript."""
+    print(f"voxcap live: {message}", file=sys.stderr, flush=True)
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM while captioning: the first stops cleanly, a second quits at once.
+
+    These handlers stand in for KeyboardInterrupt on purpose: raised inside ``Thread.join``,
+    that exception makes CPython (3.11) take a still-running thread for ended, and the session
+    would then be closed under the worker's feet.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()  # set when captioning should end, for whatever reason
+        self.count = 0  # signals received
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> Self:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.count += 1
+        if self.stop.is_set() and self.count > 1:
+            print("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
+                  "last second.", file=sys.stderr, flush=True)
+            os._exit(130)
+        self.stop.set()
+        print("\nvoxcap live: stopping… (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+
+
+class Gate:
+    """Passes calls on until closed; a call in progress finishes before ``close`` returns."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = True
+
+    def wrap(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def call(*args: object) -> None:
+            with self._lock:
+                if self._open:
+                    fn(*args)
+
+        return call
+
+    def close(self) -> None:
+        with self._lock:
+            self._open = False
 
 
 class TerminalView:
@@ -191,7 +277,7 @@ class TerminalView:
     def error(self, label: str, message: str) -> str:
         with self._lock:
             self._clear()
-            print(f"voxcap: {label + ': ' if label else ''}{message}", file=sys.stderr)
+            print(f"voxcap live: {label + ': ' if label else ''}{message}", file=sys.stderr)
             self._drawn = 0
         return message
 

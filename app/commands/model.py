@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from app.commands.common import done, fail
 from app.events import DownloadProgress
 from app.models import (
     BadFolderError,
@@ -37,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Manage the Voxtral checkpoint voxcap runs on.",
     )
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    sub.add_parser("status", help="what is on disk, and what the Hub reports")
+    sub.add_parser("status", help="each file of the pinned revision on disk: its state and size "
+                   "(no network)")
     sub.add_parser("download", help="download what is missing (continues a stopped download)")
     sub.add_parser("verify", help="hash every file again and compare with the pinned values")
     imp = sub.add_parser("import", help="take the files from a folder you downloaded elsewhere")
@@ -64,11 +66,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         return action(manager, args)
     except BadFolderError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e), 2, "model")
     except ModelError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        return fail(str(e), 1, "model")
 
 
 def _status(manager: ModelManager, args: argparse.Namespace) -> int:
@@ -139,16 +139,16 @@ def _path(manager: ModelManager, args: argparse.Namespace) -> int:
 
 def _remove(manager: ModelManager, args: argparse.Namespace) -> int:
     status = manager.status()
-    if not status.folder.exists():
-        print(f"Nothing to remove: {status.folder} does not exist.")
+    if not status.folder.exists() or (status.state is State.MISSING and not status.done):
+        done(f"Nothing to remove: no model files are downloaded in {status.folder}.")
         return 0
     if not args.yes and sys.stdin.isatty():
         answer = input(f"Delete {status.folder} ({human_size(status.done)})? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
-            print("Kept.")
+            done("Kept.")
             return 1
     manager.remove()
-    print(f"Removed {status.folder}.")
+    done(f"Removed {status.folder}.")
     return 0
 
 

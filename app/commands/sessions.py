@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from app.atomic import write_atomic
-from app.commands.common import fail, output_format, utf8_stdout
+from app.commands.common import done, fail, output_format, utf8_stdout
 from app.transcript import (
     FORMATS,
     SessionBusy,
@@ -105,10 +105,10 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    fmt = output_format(args.format, args.output)
-    if fmt is None:
-        return _fail(f"cannot tell the format from '{args.output.name}'; "
-                     f"add --format {'|'.join(FORMATS)}", 2)
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return _fail(str(err), 2)
     session = _read(args.id)
     info = session.info
     text = export(session.segments, fmt, labels=args.labels,
@@ -121,7 +121,7 @@ def _export(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(f"cannot write {args.output}: {exc.strerror or exc}; "
                      "any earlier file there is unchanged", 1)
-    print(f"wrote {args.output} ({fmt}, session {info.id})", file=sys.stderr)
+    done(f"Wrote {args.output} ({fmt}, session {info.id}).")
     return 0
 
 
@@ -152,7 +152,7 @@ def _rename(args: argparse.Namespace) -> int:
 
 def _delete(args: argparse.Namespace) -> int:
     info = delete_session(args.id)
-    print(f"deleted {info.id} ({info.name})")
+    done(f"Deleted {info.id} ({info.name}).")
     return 0
 
 

@@ -17,6 +17,7 @@ from app.commands.common import (
     fail,
     load_engine,
     output_format,
+    quiet_decoders,
     utf8_stdout,
     write_output,
 )
@@ -47,16 +48,48 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.audio.load import FileBlocks
-    from app.audio.source import SourceUnavailable
     from app.events import SAMPLE_RATE
 
-    # An output file whose suffix names no format gets plain text, like printing does.
-    fmt = output_format(args.format, args.output) or "txt"
+    try:
+        fmt = output_format(args.format, args.output)
+    except ValueError as err:
+        return fail(str(err), 2, "transcribe")
+    with quiet_decoders():
+        result = _run(args)
+    if isinstance(result, int):
+        return result
+    result, samples = result
+    label = Path(args.file).name
+    if fmt == "json":
+        text = json.dumps(
+            {
+                "file": str(args.file),
+                "duration": samples / SAMPLE_RATE,
+                "delay_ms": args.delay_ms,
+                "text": result.text.strip(),
+                "tokens": result.tokens,
+                "pieces": [{"text": p.text, "start": p.start, "end": p.end} for p in result.pieces],
+                "segments": json.loads(export(segments_from_pieces(label, result.pieces), "json")),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+    elif fmt == "txt":
+        text = result.text.strip()
+    else:
+        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
+    return write_output(text, args.output, utf8_stdout(), fmt)
+
+
+def _run(args: argparse.Namespace) -> tuple[Transcription, int] | int:
+    """(transcription, 16 kHz samples read) of ``args.file``, or an exit code."""
+    from app.audio.load import FileBlocks
+    from app.audio.source import SourceUnavailable
+
     try:
         blocks = FileBlocks(args.file)  # refuses a file without audio before the model loads
     except SourceUnavailable as err:
-        return fail(str(err), 2)
+        return fail(str(err), 2, "transcribe")
     with blocks:
         choice = engine_choice(args)
         if choice.kind == "local":
@@ -73,26 +106,7 @@ def run(args: argparse.Namespace) -> int:
                                        args.delay_ms)
             if isinstance(result, int):
                 return result
-    label = Path(args.file).name
-    if fmt == "json":
-        text = json.dumps(
-            {
-                "file": str(args.file),
-                "duration": blocks.samples / SAMPLE_RATE,
-                "delay_ms": args.delay_ms,
-                "text": result.text.strip(),
-                "tokens": result.tokens,
-                "pieces": [{"text": p.text, "start": p.start, "end": p.end} for p in result.pieces],
-                "segments": json.loads(export(segments_from_pieces(label, result.pieces), "json")),
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
-    elif fmt == "txt":
-        text = result.text.strip()
-    else:
-        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
-    return write_output(text, args.output, utf8_stdout())
+    return result, blocks.samples
 
 
 def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Transcription:

@@ -30,7 +30,7 @@ from typing import Any
 from app.audio import EndOfStream, SourceError, SourceUnavailable, open_source
 from app.events import SAMPLE_RATE, AudioChunk, Gap, GapReason, SourceState, SourceStatus, TextEvent
 from app.live.backend import Backend, BackendError, BackendState, BackendStatus
-from app.live.lane import Lane, SourceConfig
+from app.live.lane import KEEP_AFTER_SKIP_S, Lane, SourceConfig
 from engine.delay import DEFAULT_DELAY_MS, check_delay
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class LivePipeline:
         self._last_status = 0.0
         self._backend_status = BackendStatus(BackendState.READY)
         self._t0 = 0.0  # monotonic time of start(): sources added later begin there
+        self._drain = True  # decode all waiting audio when stopping
 
     # -- control, from any thread -------------------------------------------------------------
 
@@ -111,10 +112,15 @@ class LivePipeline:
         self._thread = threading.Thread(target=self._work, name="voxcap-inference", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Finish every stream (its last words are still reported) and close the sources."""
+    def stop(self, timeout: float = 30.0, drain: bool = True) -> None:
+        """Finish every stream (its last words are still reported) and close the sources.
+
+        ``drain=False`` leaves audio still waiting to be decoded undecoded (reported as a
+        ``Gap``), so a stop asked for by the user is quick even when decoding is far behind.
+        """
         if self._thread is None:
             return
+        self._drain = self._drain and drain
         self._stop.set()
         self._wakeup.set()
         self._thread.join(timeout)
@@ -300,6 +306,11 @@ class LivePipeline:
             lane.source.stop()
             for item in lane.source.read(0):
                 self._take(lane, item)
+        if not self._drain:
+            for lane in self._lanes:  # only the newest audio is decoded; the rest is a gap
+                gap = lane.catch_up(KEEP_AFTER_SKIP_S)
+                if gap is not None:
+                    self._emit_gap(gap)
         try:
             if not self._paused:
                 self._decode(float("inf"))

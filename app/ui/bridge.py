@@ -19,22 +19,22 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.events import Gap, TextEvent
 from app.transcript import StorageError, Transcript
-from engine.errors import EngineError
 
 log = logging.getLogger(__name__)
 
 
 def user_message(exc: BaseException) -> str:
     """The words to show for ``exc``: its own message when it is meant for users."""
-    if isinstance(exc, (EngineError, OSError)) or _is_app_error(exc):
+    if isinstance(exc, OSError) or _is_app_error(exc):
         return str(exc) or type(exc).__name__
     log.error("unexpected error", exc_info=exc)
     return f"Something went wrong ({type(exc).__name__}: {exc}). Details are in the log."
 
 
 def _is_app_error(exc: BaseException) -> bool:
-    # The app's own exceptions (model manager, audio, transcript) carry user-facing messages.
-    return type(exc).__module__.startswith("app.")
+    # The app's and the engine's own exceptions (model manager, audio, transcript, checkpoint)
+    # carry user-facing messages. Matched by module, so the GUI starts without importing torch.
+    return type(exc).__module__.startswith(("app.", "engine."))
 
 
 class PipelineBridge(QObject):

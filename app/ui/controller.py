@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from app import compute
 from app import settings as settings_file
 from app.audio import Inventory, list_devices
 from app.events import Gap, GapReason, SourceStatus, TextEvent
@@ -33,6 +32,15 @@ from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import ThemeManager
 from app.ui.transcript_window import TranscriptWindow
 from app.ui.tray import TrayIcon
+
+# Why Record is disabled, by the recorder's state.
+RECORD_UNAVAILABLE = {
+    RecorderState.LOADING: "Wait: the speech model is loading.",
+    RecorderState.STARTING: "Captioning is starting.",
+    RecorderState.RUNNING: "Already recording; Stop ends this session.",
+    RecorderState.PAUSED: "Recording is paused; Pause again resumes it, Stop ends it.",
+}
+NO_MODEL = "Record needs the speech model: download it, or import a folder, in the Model window."
 
 
 def status_text(statuses: dict[str, SourceStatus]) -> str:
@@ -82,6 +90,7 @@ class AppController(QObject):
         self._save_timer = QTimer(self, singleShot=True, interval=500,
                                   timeout=self.save_settings)
         self._wire()
+        self._enable_actions(self.recorder.state)
 
     def _wire(self) -> None:
         a, r = self.actions, self.recorder
@@ -139,8 +148,9 @@ class AppController(QObject):
         return self._manager
 
     def load(self, path: Path) -> None:
-        device, dtype = compute.resolve(self.settings.device, self.settings.precision)
-        self.recorder.load(path, device, dtype)
+        # The device is resolved on the recorder's worker: that imports torch, which takes
+        # seconds the windows should not wait for.
+        self.recorder.load(path, self.settings.device, self.settings.precision)
 
     def _remote(self) -> bool:
         """A remote engine is chosen (and no checkpoint folder was given to the app)."""
@@ -179,6 +189,7 @@ class AppController(QObject):
             if self.recorder.state != RecorderState.LOADING:
                 self.connect()
         elif self.recorder.model is None and self.recorder.state != RecorderState.LOADING:
+            self._on_state(RecorderState.NO_MODEL, NO_MODEL)
             self.open_models()
         else:
             self.recorder.start()
@@ -204,12 +215,26 @@ class AppController(QObject):
                 and self._model_dir is None:
             self.open_models()  # a model that will not load: let the user verify or fetch it
         self.overlay.set_notice(notice)
-        self.window.set_status(notice)
+        if state == RecorderState.ERROR:
+            self.window.show_problem(notice)
+        else:
+            self.window.set_status(notice)
         if self.tray is not None:
             self.tray.set_state(notice or state)
         self.actions.pause.blockSignals(True)
         self.actions.pause.setChecked(state == RecorderState.PAUSED)
         self.actions.pause.blockSignals(False)
+        self._enable_actions(state)
+
+    def _enable_actions(self, state: RecorderState) -> None:
+        """Record, Pause and Stop offered only when they can act; Record's tip says why not."""
+        a = self.actions
+        why_not = RECORD_UNAVAILABLE.get(state)
+        a.record.setEnabled(why_not is None)
+        a.record.setToolTip(why_not or "Start captioning and recording a new session")
+        a.pause.setEnabled(state in (RecorderState.RUNNING, RecorderState.PAUSED))
+        a.stop.setEnabled(state in (RecorderState.STARTING, RecorderState.RUNNING,
+                                    RecorderState.PAUSED))
 
     def _on_session(self, transcript: Any) -> None:
         self.window.show_live(transcript)
@@ -239,7 +264,7 @@ class AppController(QObject):
         text = f"{label}: {message}" if label else message
         self._source_error = text
         self.overlay.set_notice(text)
-        self.window.statusBar().showMessage(text)
+        self.window.show_problem(text)
         if self.tray is not None:
             self.tray.showMessage("voxcap", text, QSystemTrayIcon.MessageIcon.Warning)
 
@@ -252,6 +277,8 @@ class AppController(QObject):
 
     def open_settings(self) -> None:
         if self.settings_dialog is None:
+            from app import compute  # torch: only once settings are opened
+
             self.settings_dialog = SettingsDialog(self.settings, compute.available_devices(),
                                                   self._audio_devices)
             self.settings_dialog.settings_changed.connect(self.apply_settings)

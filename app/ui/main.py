@@ -5,7 +5,6 @@ model manager keeps.
 """
 from __future__ import annotations
 
-import os
 import signal
 import sys
 from pathlib import Path
@@ -31,24 +30,16 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def _no_display() -> bool:
-    """On Linux and the BSDs Qt aborts without a display server; say so in words instead."""
-    if not sys.platform.startswith(("linux", "freebsd", "openbsd")):
-        return False
-    return not any(os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
-
-
 def run_app(model_dir: str | None = None) -> int:
-    """Run the GUI until the user quits; the exit code for the shell."""
+    """Run the GUI until the user quits; the exit code for the shell.
+
+    The caller has checked :func:`app.ui.preflight.gui_problem` (``voxcap`` does, before
+    importing Qt).
+    """
     if model_dir is not None and not Path(model_dir).is_dir():
         print(f"voxcap: {model_dir} is not a folder. Give the checkpoint folder that holds "
               "params.json, tekken.json and consolidated.safetensors.", file=sys.stderr)
         return 2
-    if _no_display():
-        print("voxcap: no graphical display found (neither DISPLAY nor WAYLAND_DISPLAY is set). "
-              "Start it from a desktop session, or use `voxcap live` in a terminal.",
-              file=sys.stderr)
-        return 1
     app = make_application()
     controller = AppController(settings_file.load(),
                                model_dir=Path(model_dir) if model_dir else None)

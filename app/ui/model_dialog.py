@@ -7,18 +7,20 @@ cancels it on quit (``shutdown``). Errors are shown in the manager's own words.
 """
 from __future__ import annotations
 
+import html
 import math
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QGridLayout,
     QLabel,
+    QLayout,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.events import DownloadProgress
-from app.models import ModelManager, ModelStatus, State, human_size
+from app.models import Manifest, ModelManager, ModelStatus, State, human_size
 from app.ui.assets import app_icon
 from app.ui.bridge import Worker
 
@@ -60,12 +62,38 @@ def describe(status: ModelStatus) -> str:
     }[status.state]
 
 
+# The manager's messages serve the terminal too; here they name the buttons instead.
+GUI_WORDS = {
+    "`voxcap model import DIR`": "Import folder… below",
+    "`voxcap model download`": "Download below",
+    "(`voxcap model download`)": "(Download below)",
+}
+
+
+def for_the_gui(message: str, manifest: Manifest) -> str:
+    """``message`` as rich text naming the dialog's buttons; when it suggests importing a
+    folder, it also says where the pinned files can be fetched on another machine."""
+    for command, button in GUI_WORDS.items():
+        message = message.replace(command, button)
+    text = html.escape(message).replace("Import folder… below", "<b>Import folder…</b> below")
+    text = text.replace("Download below", "<b>Download</b> below")
+    if "Import folder" in message:
+        names = ", ".join(f.name for f in manifest.files)
+        url = f"https://huggingface.co/{manifest.repo_id}/tree/{manifest.revision}"
+        text += (f"<br><br>On a computer with internet, download the {len(manifest.files)} "
+                 f"files {names} of revision {manifest.revision[:10]} from "
+                 f'<a href="{url}">huggingface.co/{manifest.repo_id}</a> (Files and '
+                 "versions), put them in one folder, bring it here, then choose "
+                 "<b>Import folder…</b>.")
+    return text
+
+
 class ModelDialog(QDialog):
     model_ready = Signal(object)  # Path of the verified checkpoint folder
 
     def __init__(self, manager: ModelManager, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("voxcap model")
+        self.setWindowTitle("Model")
         self.setWindowIcon(app_icon())
         self.setAccessibleName("Model")
         self.setMinimumWidth(520)
@@ -81,7 +109,8 @@ class ModelDialog(QDialog):
         self.progress.setAccessibleName("Progress")
         self.detail = self._label("Progress details")
         self.error = self._label("Error")
-        self.error.setStyleSheet("font-weight: bold")
+        self.error.setOpenExternalLinks(True)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.download_button = self._button("&Download", "Download the model", self.download)
         self.cancel_button = self._button("&Cancel", "Cancel the download", self.cancel)
         self.verify_button = self._button("&Verify", "Check every file's checksum", self.verify)
@@ -94,6 +123,8 @@ class ModelDialog(QDialog):
                                self.import_button, self.remove_button, self.close_button)):
             buttons.addWidget(b, i // 3, i % 3)
         layout = QVBoxLayout(self)
+        # The window grows with a long message instead of cutting it off.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         for widget in (heading, self.state_label, self.progress, self.detail, self.error):
             layout.addWidget(widget)
         layout.addLayout(buttons)
@@ -123,6 +154,8 @@ class ModelDialog(QDialog):
         self.state_label.setText(describe(status))
         if not self.busy:
             self.progress.setValue(round(1000 * status.done / max(1, status.size)))
+            # A bar at 0 % says a download is under way; show it only when one was begun.
+            self.progress.setVisible(status.done > 0)
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -183,6 +216,7 @@ class ModelDialog(QDialog):
         self._done = {f.name: f.done for f in status.files}
         self.error.clear()
         self.detail.setText(busy_text)
+        self.progress.show()
         self._worker.submit(job, on_done=self._finished, on_error=self._failed,
                             on_progress=self._progress)
         self._update_buttons()
@@ -210,7 +244,8 @@ class ModelDialog(QDialog):
         cancelled = self._cancel.is_set()
         self.detail.setText("Cancelled; what was downloaded is kept." if cancelled else "")
         if not cancelled:
-            self.error.setText(f"⚠ {message}")
+            self.error.setText("⚠ " + for_the_gui(message, self._manager.manifest))
+            self.adjustSize()  # a top-level window does not grow for a wrapped label alone
         self.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -33,7 +33,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
 )
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from app.settings import OverlaySettings
 from app.ui import placement
@@ -56,7 +56,7 @@ class CaptionOverlay(QWidget):
         super().__init__(None, flags)
         self.setAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-        self.setWindowTitle("voxcap captions")
+        self.setWindowTitle("Captions")
         self.setAccessibleName("Captions overlay")
         self.setMouseTracking(True)
         self.setMinimumWidth(240)
@@ -66,6 +66,7 @@ class CaptionOverlay(QWidget):
         self._notice = ""
         self._status = ""
         self._drag: tuple[QPoint, QRect, Qt.Edge | None] | None = None
+        self._watching_screen = False
         self._offset = 0.0  # px the newest lines still sit below their resting place
         self._dim = 1.0
         self._dimmed = False
@@ -87,7 +88,7 @@ class CaptionOverlay(QWidget):
         small = QFont(font)
         small.setPointSizeF(max(8.0, settings.font_size * 0.45))
         self._small = small
-        self.setFixedHeight(self._height())
+        self._set_height(self._height())
         self._relayout()
         if old.click_through != settings.click_through:
             set_click_through(self, settings.click_through)
@@ -115,9 +116,19 @@ class CaptionOverlay(QWidget):
         self._show_labels = on
 
     def set_notice(self, text: str) -> None:
-        """A short state message ("Loading the model…", "Paused"); "" removes it."""
+        """A state message ("Loading the model…", "Paused", an error); "" removes it.
+
+        A long one may not fit the strip: its tooltip and the menu's "Whole message…" show it.
+        """
         self._notice = text
+        self.setToolTip(text)
         self.update()
+
+    def show_notice(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Message", self._notice,
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()
 
     def set_status(self, text: str) -> None:
         self._status = text
@@ -139,6 +150,41 @@ class CaptionOverlay(QWidget):
     def restore_place(self) -> None:
         s = self._settings
         self.setGeometry(placement.restore_rect(s.places, s.last_screen, self.height()))
+
+    def _set_height(self, height: int) -> None:
+        """Grow or shrink upwards: the bottom edge stays where the user put it, on screen."""
+        if height == self.height() and self.minimumHeight() == height:
+            return
+        g = self.geometry()
+        bottom = g.bottom()
+        self.setFixedHeight(height)
+        g.setHeight(height)
+        g.moveBottom(bottom)
+        self.setGeometry(self._inside_screen(g))
+
+    def _inside_screen(self, rect: QRect) -> QRect:
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return placement.inside(rect, screen) if screen is not None else rect
+
+    def _keep_inside(self, *_: object) -> None:
+        """After a screen change (another monitor, a new resolution) stay fully visible."""
+        inside = self._inside_screen(self.geometry())
+        if inside != self.geometry():
+            self.setGeometry(inside)
+
+    def showEvent(self, event) -> None:
+        handle = self.windowHandle()
+        if handle is not None and not self._watching_screen:
+            self._watching_screen = True
+            handle.screenChanged.connect(self._keep_inside)
+            # The screen's own size can change too (a new resolution, a dock detached).
+            handle.screenChanged.connect(self._watch_screen)
+            self._watch_screen(handle.screen())
+        super().showEvent(event)
+
+    def _watch_screen(self, screen) -> None:
+        if screen is not None:
+            screen.availableGeometryChanged.connect(self._keep_inside)
 
     # -- layout and painting ----------------------------------------------------------------
 
@@ -312,6 +358,9 @@ class CaptionOverlay(QWidget):
         a = self._actions
         menu = QMenu(self)
         menu.setAccessibleName("Captions menu")
+        if self._notice:
+            menu.addAction("Whole &message…", self.show_notice)
+            menu.addSeparator()
         menu.addActions([a.pause, a.lock, a.click_through, a.show_status])
         menu.addSeparator()
         menu.addActions([a.bigger, a.smaller])

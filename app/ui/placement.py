@@ -29,6 +29,15 @@ def default_rect(screen: QScreen, height: int) -> QRect:
                  width, height)
 
 
+def inside(rect: QRect, screen: QScreen) -> QRect:
+    """``rect`` moved (and if it must, shrunk) to lie within the screen's usable area."""
+    g = screen.availableGeometry()
+    width, height = min(rect.width(), g.width()), min(rect.height(), g.height())
+    x = min(max(rect.x(), g.x()), g.x() + g.width() - width)
+    y = min(max(rect.y(), g.y()), g.y() + g.height() - height)
+    return QRect(x, y, width, height)
+
+
 def restore_rect(places: dict[str, list[int]], last_screen: str, height: int) -> QRect:
     """The rectangle for the overlay on the screens connected now."""
     screens = {screen_key(s): s for s in QGuiApplication.screens()}

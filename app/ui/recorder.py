@@ -33,9 +33,11 @@ log = logging.getLogger(__name__)
 
 
 def load_model(path: Path, device: str, dtype: Any) -> Any:
+    """The model on ``device`` in ``dtype``: the settings' choices, "auto" allowed in both."""
     import engine  # torch and the model code load only when a model is wanted
-    from app.compute import configure_threads
+    from app.compute import configure_threads, resolve
 
+    device, dtype = resolve(device, dtype)
     configure_threads(device)
     return engine.load_model(path, device=device, dtype=dtype)
 

@@ -26,6 +26,7 @@ from app.transcript import (
     SessionInfo,
     SessionNotFound,
     delete_session,
+    find_session,
     list_sessions,
     rename_session,
 )
@@ -44,6 +45,7 @@ class SessionsPanel(QWidget):
     open_requested = Signal(str)  # session id to view
     live_requested = Signal()  # back to the live transcript
     continue_requested = Signal(str)  # session id to record into again
+    renamed = Signal(str, str)  # session id, its new name
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -128,14 +130,34 @@ class SessionsPanel(QWidget):
         ref = self.selected()
         if not ref:
             return
-        name, ok = QInputDialog.getText(self, "Rename session", "New name:")
-        if not ok:
+        try:
+            old = find_session(ref).name
+        except (OSError, SessionNotFound) as exc:
+            QMessageBox.warning(self, "Cannot rename", f"The session was not renamed: {exc}")
+            self.refresh(self._live_id)
+            return
+        name = self.ask_name(old)
+        if name is None or name == old:
             return
         try:
             rename_session(ref, name)
         except (ValueError, OSError, SessionNotFound) as exc:
             QMessageBox.warning(self, "Cannot rename", f"The session was not renamed: {exc}")
+        else:
+            self.renamed.emit(ref, name.strip())
         self.refresh(self._live_id)
+
+    def ask_name(self, old: str) -> str | None:
+        """The new name the user typed, starting from ``old``; None when cancelled."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename session")
+        dialog.setLabelText("New name for this session:")
+        dialog.setTextValue(old)
+        # Wide enough for the title (window managers cut it to the dialog's width) and a name.
+        width = max(360, dialog.fontMetrics().horizontalAdvance(old) + 120)
+        dialog.setMinimumWidth(width)
+        dialog.resize(width, dialog.sizeHint().height())
+        return dialog.textValue() if dialog.exec() == QInputDialog.DialogCode.Accepted else None
 
     def _delete(self) -> None:
         ref = self.selected()

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
 from app.audio import Inventory
-from app.compute import DeviceChoice
 from app.settings import Settings
 from app.ui.appearance_page import AppearancePage
 from app.ui.assets import app_icon
@@ -22,6 +22,9 @@ from app.ui.hotkeys_page import HotkeysPage
 from app.ui.sources_page import SourcesPage
 from app.ui.transcription_page import TranscriptionPage
 
+if TYPE_CHECKING:  # app.compute imports torch, which the GUI loads only with the model
+    from app.compute import DeviceChoice
+
 
 class SettingsDialog(QDialog):
     settings_changed = Signal(object)  # Settings
@@ -29,7 +32,7 @@ class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, devices: list[DeviceChoice],
                  audio_devices: Callable[[], Inventory], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("voxcap settings")
+        self.setWindowTitle("Settings")
         self.setWindowIcon(app_icon())
         self.setAccessibleName("Settings")
         self._settings = copy.deepcopy(settings)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QToolButton,
@@ -48,12 +49,13 @@ from app.ui.transcript_model import SEGMENT_ROLE, TranscriptTableModel
 class TranscriptWindow(QMainWindow):
     def __init__(self, actions: AppActions, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("voxcap transcript")
+        self.setWindowTitle("Transcript")
         self.setWindowIcon(app_icon())
         self.setAccessibleName("Transcript window")
         self.resize(900, 560)
         self._actions = actions
         self._title = "Live transcript"
+        self._shown_id: str | None = None  # the past session shown, None for the live one
         self._all_segments: Callable[[], list[Segment]] = list
         self._follow = True
         self.model = TranscriptTableModel(parent=self)
@@ -68,13 +70,21 @@ class TranscriptWindow(QMainWindow):
         self.sessions = SessionsPanel()
         self.sessions.open_requested.connect(self.show_session)
         self.sessions.live_requested.connect(self._back_to_live)
+        self.sessions.renamed.connect(self._session_renamed)
         self.banner = QLabel()
         self.banner.setAccessibleName("What is shown")
         self.back_button = QPushButton("Back to live", clicked=self._back_to_live)
         self.back_button.setAccessibleName("Back to the live transcript")
         self.status = QLabel()
         self.status.setAccessibleName("Recording status")
+        # A long message is cut at the window's edge (not widening it); Details shows it whole.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status, 1)
+        self.details_button = QPushButton("Details…", clicked=self.show_details)
+        self.details_button.setAccessibleName("Show the whole message")
+        self.details_button.hide()
+        self.statusBar().addPermanentWidget(self.details_button)
+        self._problem = ""
         self._live: Transcript | None = None
         self._build_menus()
         self._build_toolbar()
@@ -167,6 +177,7 @@ class TranscriptWindow(QMainWindow):
     def show_live(self, transcript: Transcript | None) -> None:
         """Follow ``transcript`` (None: nothing is recording)."""
         self._live = transcript
+        self._shown_id = None
         self._title = _session_name(transcript)
         self.model.attach(transcript)
         self._all_segments = (lambda: transcript.segments) if transcript else list
@@ -183,9 +194,15 @@ class TranscriptWindow(QMainWindow):
             self.sessions.refresh(self._live.session_id if self._live else None)
             return
         self._title = info.name
+        self._shown_id = info.id
         self.model.show_segments(segments)
         self._all_segments = lambda: list(segments)
         self._show_banner(live=False)
+
+    def _session_renamed(self, session_id: str, name: str) -> None:
+        if session_id == self._shown_id:
+            self._title = name
+            self._show_banner(live=False)
 
     def _back_to_live(self) -> None:
         self.show_live(self._live)
@@ -195,7 +212,21 @@ class TranscriptWindow(QMainWindow):
         self.back_button.setVisible(not live)
 
     def set_status(self, text: str) -> None:
+        """A state or lag line; a problem shown before stays reachable through Details."""
         self.status.setText(text)
+        self.status.setToolTip(text)
+
+    def show_problem(self, text: str) -> None:
+        """An error: in the status line, whole in its tooltip and behind Details…."""
+        self._problem = text
+        self.set_status(text)
+        self.details_button.show()
+
+    def show_details(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Message", self._problem,
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()
 
     def _keep_following(self) -> None:
         if self._follow:

@@ -7,6 +7,8 @@ the slider says so in plain words.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.compute import DeviceChoice
 from app.settings import Settings
 from engine.delay import DELAY_STEP_MS, MAX_DELAY_MS, MIN_DELAY_MS
+
+if TYPE_CHECKING:  # app.compute imports torch, which the GUI loads only with the model
+    from app.compute import DeviceChoice
 
 PRECISION_WORDS = {
     "float32": "Full (float32, twice the memory)",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import sys
 import time
 
 import pytest
@@ -210,26 +209,3 @@ def test_quitting_while_the_model_loads_starts_nothing(qtbot, make_controller, t
         controller.quit()
     assert controller.recorder.pipeline is None
     assert list_sessions() == []
-
-
-def test_run_app_without_a_display_says_so(monkeypatch, capsys):
-    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
-        monkeypatch.delenv(var, raising=False)
-    if not sys.platform.startswith("linux"):
-        pytest.skip("only Linux needs a display server named in the environment")
-    assert run_app(None) == 1
-    assert "no graphical display" in capsys.readouterr().err
-
-
-def test_every_window_opens_from_the_menus(qtbot, make_controller):
-    controller = make_controller()
-    controller.start()
-    menus = {a.text(): a for menu in controller.window.menuBar().actions()
-             for a in menu.menu().actions() if not a.isSeparator()}
-    for text, window in (("&Settings…", "settings_dialog"), ("&About voxcap", "about_dialog"),
-                         ("&Model…", "model_dialog")):
-        menus[text].trigger()
-        assert getattr(controller, window).isVisible(), text
-    menus["Show &captions overlay"].trigger()
-    assert not controller.overlay.isVisible()
-    assert not controller.settings.overlay.visible

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.events import TextEvent
 from app.transcript import create_session, list_sessions
@@ -144,9 +144,13 @@ def test_past_sessions_open_rename_and_delete(qtbot, window, monkeypatch):
     assert window.banner.text() == "Past session: Monday"
     assert window.back_button.isVisible()
 
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Monday review", True))
+    asked: list[str] = []
+    monkeypatch.setattr(type(window.sessions), "ask_name",
+                        lambda panel, name: asked.append(name) or "Monday review")
     window.sessions.rename_button.click()
+    assert asked == ["Monday"]  # the field starts with the name it has
     assert [s.name for s in list_sessions() if s.id == old.session_id] == ["Monday review"]
+    assert window.banner.text() == "Past session: Monday review"
 
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     window.sessions.list.setCurrentRow(1)

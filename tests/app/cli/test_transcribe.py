@@ -64,7 +64,7 @@ def test_bad_files_exit_2_with_one_line(model_dir, tmp_path, capsys, content):
     bad.write_bytes(content)
     assert main(["transcribe", str(bad), "--model", str(model_dir)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("voxcap: ") and "\n" not in err and "bad.wav" in err
+    assert err.startswith("voxcap transcribe: ") and "\n" not in err and "bad.wav" in err
 
 
 def test_missing_file_and_bad_model(model_dir, stereo_44k, tmp_path, capsys):

@@ -85,7 +85,7 @@ def test_import_exit_codes(voxcap, tmp_path, hub):
 def test_failures_are_messages_with_exit_code_1(voxcap, hub):
     hub.gated = True
     code, _, err = voxcap("download")
-    assert code == 1 and err.startswith("error: ") and "accept" in err
+    assert code == 1 and err.startswith("voxcap model: ") and "accept" in err
 
 
 def test_status_shows_a_hub_discrepancy(monkeypatch, voxcap, manifest, hub, hf_cache):
@@ -105,8 +105,8 @@ def test_status_shows_a_hub_discrepancy(monkeypatch, voxcap, manifest, hub, hf_c
 
 def test_remove_deletes_the_model(voxcap, manager):
     voxcap("download")
-    code, out, _ = voxcap("remove", "--yes")
-    assert code == 0 and "Removed" in out and not manager.folder.exists()
+    code, _, err = voxcap("remove", "--yes")
+    assert code == 0 and "Removed" in err and not manager.folder.exists()
     assert "State:   missing" in voxcap("status")[1]
 
 

@@ -58,7 +58,7 @@ def test_export_to_stdout_and_to_a_file_named_for_its_format(capsys, meeting, tm
     assert voxcap("sessions", "export", meeting, "-o", str(out)) == 0
     subs = list(srt.parse(out.read_text(encoding="utf-8")))
     assert subs[0].content.startswith("Me: Hello everyone.")
-    assert "wrote" in capsys.readouterr().err
+    assert "Wrote" in capsys.readouterr().err
 
     assert voxcap("sessions", "export", meeting, "--no-timestamps", "--no-labels") == 0
     assert capsys.readouterr().out == "Hello everyone.\nShall we start?\nYes.\n"
@@ -66,7 +66,7 @@ def test_export_to_stdout_and_to_a_file_named_for_its_format(capsys, meeting, tm
 
 def test_export_refuses_a_suffix_it_cannot_read_and_an_unwritable_path(capsys, meeting, tmp_path):
     assert voxcap("sessions", "export", meeting, "-o", str(tmp_path / "notes.docx")) == 2
-    assert "add --format txt|srt|vtt|json|md" in capsys.readouterr().err
+    assert ".srt, .vtt" in capsys.readouterr().err
     blocked = tmp_path / "missing-folder" / "notes.txt"
     assert voxcap("sessions", "export", meeting, "-o", str(blocked)) == 1
     err = capsys.readouterr().err
@@ -88,7 +88,7 @@ def test_rename_and_delete(capsys, meeting):
     assert voxcap("sessions", "rename", meeting, "   ") == 2
     assert "cannot be empty" in capsys.readouterr().err
     assert voxcap("sessions", "delete", meeting) == 0
-    assert f"deleted {meeting} (Sprint review)" in capsys.readouterr().out
+    assert f"Deleted {meeting} (Sprint review)." in capsys.readouterr().err
     assert list_sessions() == []
 
 
