@@ -131,9 +131,10 @@ def _record(backend, configs, args: argparse.Namespace, fmt: str, interrupts: In
         code = _partial(transcript, unsaved[-1], code, args.output)
     else:
         code = code or (1 if errors and not transcript.segments else 0)
-    if pipeline.running:
-        # The worker is inside a model step; exiting normally would end the interpreter under
-        # it, which aborts the process. Everything is saved by now.
+    if pipeline.running or interrupts.count:
+        # Everything is saved by now. A worker still inside a model step would abort the
+        # interpreter's normal exit; and after Ctrl-C the user should not wait for the teardown
+        # of torch's thread pools and the sound server's client (up to seconds on a busy CPU).
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
