@@ -168,8 +168,9 @@ def quiet_decoders() -> Iterator[None]:
     os.dup2(write_end, 2)
     os.close(write_end)
     previous = sys.stderr
-    sys.stderr = open(os.dup(terminal), "w", encoding=previous.encoding or "utf-8",  # noqa: SIM115
-                      errors="backslashreplace", buffering=1)
+    if previous is sys.__stderr__:  # writes to fd 2: keep them on the terminal, unfiltered
+        sys.stderr = open(os.dup(terminal), "w", encoding=previous.encoding or "utf-8",  # noqa: SIM115
+                          errors="backslashreplace", buffering=1)
     pump = threading.Thread(target=_pass_on, args=(read_end, terminal), daemon=True,
                             name="stderr-filter")
     pump.start()
@@ -177,8 +178,9 @@ def quiet_decoders() -> Iterator[None]:
         yield
     finally:
         sys.stderr.flush()
-        sys.stderr.close()
-        sys.stderr = previous
+        if sys.stderr is not previous:
+            sys.stderr.close()
+            sys.stderr = previous
         os.dup2(terminal, 2)  # closes the pipe's last write end: the pump sees its end
         pump.join(1.0)
         os.close(terminal)

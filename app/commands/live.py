@@ -222,13 +222,23 @@ class Interrupts:
             signal.signal(sig, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
+        # os.write, not print: the signal may land while the main thread is inside a print to
+        # the same stream, and a buffered stream refuses to be re-entered.
         self.count += 1
         if self.stop.is_set() and self.count > 1:
-            print("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
-                  "last second.", file=sys.stderr, flush=True)
+            _tell("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
+                  "last second.\n")
             os._exit(130)
         self.stop.set()
-        print("\nvoxcap live: stopping… (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+        _tell("\nvoxcap live: stopping… (Ctrl-C again quits at once)\n")
+
+
+def _tell(message: str) -> None:
+    """Write straight to the process's stderr, safe inside a signal handler."""
+    try:
+        os.write(2, message.encode("utf-8", "replace"))
+    except OSError:
+        pass
 
 
 class Gate:

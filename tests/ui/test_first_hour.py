@@ -87,7 +87,7 @@ LONG = ("Them: cannot open system audio of Built-in Audio Analog Stereo "
 
 def test_a_long_error_is_reachable_whole(qtbot, controller_with, monkeypatch):
     controller = controller_with()
-    controller._on_error("system", LONG.split(": ", 1)[1])
+    controller._on_error("Them", LONG.split(": ", 1)[1])
     window, overlay = controller.window, controller.overlay
     assert window.status.toolTip() == LONG and window.details_button.isVisibleTo(window)
     shown: list[str] = []

@@ -27,16 +27,22 @@ STOP_WITHIN_S = 2.0
 # decoding runs at half real time, as on a machine too slow for the model.
 SLOW_DECODING = """
 import threading
-import app.lane
+import app.live.local
 
-_push = app.lane.Lane.push
+_push = app.live.local.LocalBackend.push
 
-def push(self, budget_s):
-    n = _push(self, budget_s)
-    threading.Event().wait(2 * n / 16000)
-    return n
+def push(self, stream, samples):
+    _push(self, stream, samples)
+    threading.Event().wait(2 * len(samples) / 16000)
 
-app.lane.Lane.push = push
+_finish = app.live.local.LocalBackend.finish
+
+def finish(self, stream):  # the last words take long: a second Ctrl-C lands while they decode
+    threading.Event().wait(3.0)
+    _finish(self, stream)
+
+app.live.local.LocalBackend.push = push
+app.live.local.LocalBackend.finish = finish
 """
 
 
