@@ -221,6 +221,8 @@ def delete_session(ref: str) -> SessionInfo:
     info = find_session(ref)
     lock = _SessionLock.take(info.path, info.id, "delete")
     trash = info.path.with_name(f"{_TRASH}{info.id}-{secrets.token_hex(4)}")
+    if os.name == "nt":  # Windows renames no folder holding an open file: a writer that slips
+        lock.release()  # in now keeps the rename from happening, which is refused as an error
     try:
         os.rename(info.path, trash)
     finally:

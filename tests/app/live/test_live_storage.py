@@ -59,3 +59,12 @@ def test_no_transcripts_kept_when_the_setting_says_so(chirp_files, model_dir, tm
                  "--fast", "-o", str(out)])
     assert code == 0 and out.read_text(encoding="utf-8").strip()
     assert list_sessions() == []
+
+
+@pytest.mark.parametrize("source", ["missing.wav", "mic:no such device"])
+def test_a_failed_start_leaves_no_session(model_dir, tmp_path, source):
+    if source.endswith(".wav"):
+        source = str(tmp_path / source)
+    code = main(["live", "--model", str(model_dir), "--source", source, "--seconds", "1"])
+    assert code != 0
+    assert list_sessions() == []
