@@ -63,7 +63,7 @@ def source_configs(spec: str, labels: tuple[str, str]):
     return [SourceConfig(spec, Path(spec).name)]
 
 
-FINISH_S = 1.5  # after Ctrl-C the streams get this long to finish; then the session closes
+FINISH_S = 1.2  # after Ctrl-C the streams get this long to finish; then the session closes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,9 +117,9 @@ def _record(model, configs, args: argparse.Namespace, fmt: str, interrupts: Inte
     if code == 0 and args.output:
         code = write_output(export(transcript.segments, fmt), args.output, sys.stdout, fmt)
     code = code or (1 if errors and not transcript.segments else 0)
-    if pipeline.running:
-        # The worker is inside a model step; exiting normally would end the interpreter under
-        # it, which aborts the process. Everything is saved by now.
+    if pipeline.running or interrupts.count:
+        # Everything is saved by now. A worker still inside a model step would abort a normal
+        # interpreter exit, and after Ctrl-C that exit (torch's teardown) can take seconds.
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
@@ -140,7 +140,11 @@ def _capture(pipeline, seconds: float | None, interrupts: Interrupts, what: str)
         if pipeline.wait(min(0.2, left)):
             break
     interrupts.stop.set()  # from here a Ctrl-C quits at once
-    pipeline.stop(timeout=FINISH_S if interrupts.count else 30.0, drain=not interrupts.count)
+    if interrupts.count:
+        pipeline.stop(timeout=max(0.0, interrupts.first_at + FINISH_S - time.monotonic()),
+                      drain=False)
+    else:
+        pipeline.stop()
     return 0
 
 
@@ -160,6 +164,7 @@ class Interrupts:
     def __init__(self) -> None:
         self.stop = threading.Event()  # set when captioning should end, for whatever reason
         self.count = 0  # signals received
+        self.first_at = 0.0  # time.monotonic() of the first
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Self:
@@ -173,6 +178,8 @@ class Interrupts:
 
     def _handle(self, signum: int, frame: object) -> None:
         self.count += 1
+        if self.count == 1:
+            self.first_at = time.monotonic()
         if self.stop.is_set() and self.count > 1:
             print("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
                   "last second.", file=sys.stderr, flush=True)
