@@ -39,6 +39,12 @@ RECORD_UNAVAILABLE = {
     "running": "Already recording; Stop ends this session.",
     "paused": "Recording is paused; Pause again resumes it, Stop ends it.",
 }
+# What was observed when audio went uncaptioned, by Gap.reason.
+GAP_REASONS = {
+    "skip": "captioning had fallen behind, so the oldest waiting audio was skipped",
+    "overflow": "the capture buffer was full (captioning did not read it in time)",
+    "device-lost": "the device delivered nothing (it was away)",
+}
 NO_MODEL = "Record needs the speech model: download it, or import a folder, in the Model window."
 
 
@@ -206,8 +212,9 @@ class AppController(QObject):
 
     def _on_gap(self, gap: Gap) -> None:
         if gap.reason != "paused":
+            why = GAP_REASONS.get(gap.reason, gap.reason)
             self.window.statusBar().showMessage(
-                f"{gap.duration:.1f} s of audio missed ({gap.reason})", 5000)
+                f"{gap.duration:.1f} s of audio not captioned: {why}", 8000)
 
     def _on_status(self, status: SourceStatus) -> None:
         self._statuses[status.source] = status
