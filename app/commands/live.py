@@ -181,11 +181,20 @@ class Interrupts:
         if self.count == 1:
             self.first_at = time.monotonic()
         if self.stop.is_set() and self.count > 1:
-            print("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
-                  "last second.", file=sys.stderr, flush=True)
+            _tell("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
+                  "last second.\n")
             os._exit(130)
         self.stop.set()
-        print("\nvoxcap live: stopping… (Ctrl-C again quits at once)", file=sys.stderr, flush=True)
+        _tell("\nvoxcap live: stopping… (Ctrl-C again quits at once)\n")
+
+
+def _tell(message: str) -> None:
+    """Write straight to stderr's file: a handler may run while a print is half done, and
+    Python's buffered stream refuses to be entered twice."""
+    try:
+        os.write(sys.stderr.fileno(), message.encode())
+    except (OSError, ValueError, AttributeError):  # a stream without a file (tests)
+        pass
 
 
 class Gate:
