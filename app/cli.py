@@ -10,8 +10,6 @@ import argparse
 import importlib
 import sys
 
-from app.about import version_text
-
 # Subcommand modules under app.commands, in the order `voxcap --help` lists them.
 COMMANDS = ["transcribe", "live", "devices", "sessions", "model", "server"]
 
@@ -40,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
+        from app.about import version_text
+
         print(version_text())
         return 0
     if args.install_desktop_entry or args.uninstall_desktop_entry:

@@ -70,7 +70,7 @@ def source_configs(spec: str, labels: tuple[str, str]):
     return [SourceConfig(spec, Path(spec).name)]
 
 
-FINISH_S = 1.5  # after Ctrl-C the streams get this long to finish; then the session closes
+FINISH_S = 1.2  # after Ctrl-C the streams get this long to finish; then the session closes
 
 
 def run(args: argparse.Namespace) -> int:
@@ -190,7 +190,11 @@ def _capture(pipeline, seconds: float | None, interrupts: Interrupts, what: str)
         if pipeline.wait(min(0.2, left)):
             break
     interrupts.stop.set()  # from here a Ctrl-C quits at once
-    pipeline.stop(timeout=FINISH_S if interrupts.count else 30.0, drain=not interrupts.count)
+    if interrupts.count:
+        pipeline.stop(timeout=max(0.0, interrupts.first_at + FINISH_S - time.monotonic()),
+                      drain=False)
+    else:
+        pipeline.stop()
     return 0
 
 
@@ -210,6 +214,7 @@ class Interrupts:
     def __init__(self) -> None:
         self.stop = threading.Event()  # set when captioning should end, for whatever reason
         self.count = 0  # signals received
+        self.first_at = 0.0  # time.monotonic() of the first
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> Self:
@@ -225,6 +230,8 @@ class Interrupts:
         # os.write, not print: the signal may land while the main thread is inside a print to
         # the same stream, and a buffered stream refuses to be re-entered.
         self.count += 1
+        if self.count == 1:
+            self.first_at = time.monotonic()
         if self.stop.is_set() and self.count > 1:
             _tell("\nvoxcap live: stopped at once; the session keeps what was saved up to the "
                   "last second.\n")
@@ -234,10 +241,11 @@ class Interrupts:
 
 
 def _tell(message: str) -> None:
-    """Write straight to the process's stderr, safe inside a signal handler."""
+    """Write straight to stderr's file: a handler may run while a print is half done, and
+    Python's buffered stream refuses to be entered twice."""
     try:
-        os.write(2, message.encode("utf-8", "replace"))
-    except OSError:
+        os.write(sys.stderr.fileno(), message.encode())
+    except (OSError, ValueError, AttributeError):  # a stream without a file (tests)
         pass
 
 

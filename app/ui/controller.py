@@ -40,6 +40,13 @@ RECORD_UNAVAILABLE = {
     RecorderState.RUNNING: "Already recording; Stop ends this session.",
     RecorderState.PAUSED: "Recording is paused; Pause again resumes it, Stop ends it.",
 }
+# What was observed when audio went uncaptioned, by Gap.reason.
+GAP_REASONS = {
+    GapReason.SKIP: "captioning had fallen behind, so the oldest waiting audio was skipped",
+    GapReason.OVERFLOW: "the capture buffer was full (captioning did not read it in time)",
+    GapReason.DEVICE_LOST: "the device delivered nothing (it was away)",
+    GapReason.ENGINE: "the speech engine lost it (the connection dropped)",
+}
 NO_MODEL = "Record needs the speech model: download it, or import a folder, in the Model window."
 
 
@@ -249,8 +256,9 @@ class AppController(QObject):
 
     def _on_gap(self, gap: Gap) -> None:
         if gap.reason != GapReason.PAUSED:
+            why = GAP_REASONS.get(gap.reason, gap.reason)
             self.window.statusBar().showMessage(
-                f"{gap.duration:.1f} s of audio missed ({gap.reason})", 5000)
+                f"{gap.duration:.1f} s of audio not captioned: {why}", 8000)
 
     def _on_status(self, status: SourceStatus) -> None:
         self._statuses[status.source_id] = status

@@ -183,3 +183,12 @@ def test_rename_dialog_starts_with_the_name_and_fits_its_title(qtbot):
     assert panel.ask_name("Monday standup") == "Monday review"
     assert seen[0][0] == "Monday standup"
     assert seen[0][1] >= seen[0][2] + 120  # room for the title beside the window buttons
+
+
+def test_a_gap_says_what_was_observed(qtbot, controller_with):
+    from app.events import Gap
+
+    controller = controller_with()
+    controller._on_gap(Gap("system", 3.0, 2.5, "skip"))
+    shown = controller.window.statusBar().currentMessage()
+    assert shown.startswith("2.5 s of audio not captioned: captioning had fallen behind")
