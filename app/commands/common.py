@@ -76,15 +76,14 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 def load_engine(args: argparse.Namespace):
     """The loaded model, or an exit code after a one-line error."""
     import engine
-    from app.commands.model import make_manager
     from app.compute import NotEnoughMemory, choose, configure_threads, resolve
-    from app.models import not_ready_message
+    from app.models import ModelManager, not_ready_message
 
     command = getattr(args, "command", None)
     if args.model:
         folder = Path(args.model)
     else:
-        manager = make_manager()
+        manager = ModelManager()
         folder = manager.ready_path()
         if folder is None:  # missing, incomplete, damaged or unverified: say which
             return fail(f"{not_ready_message(manager.status())} Or pass --model DIR.", 1, command)
@@ -110,10 +109,10 @@ def _verified(args: argparse.Namespace) -> str | None:
     once and mapped later); None for a folder given with --model, which nobody verified."""
     if args.model:
         return None
-    from app.commands.model import make_manager
+    from app.models import ModelManager
     from engine.weights import WEIGHTS
 
-    return make_manager().verified_sha256(WEIGHTS)
+    return ModelManager().verified_sha256(WEIGHTS)
 
 
 def write_output(text: str, output: str | None, stdout: TextIO, fmt: str) -> int:
