@@ -170,7 +170,7 @@ def test_files_without_audio_say_so_and_exit_2(model_dir: Path, tmp_path: Path, 
     for path, why in ((header, "holds no audio"), (silent_video, "has no audio track")):
         assert main(["transcribe", str(path), "--model", str(model_dir)]) == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith("voxcap: ") and "\n" not in err
+        assert err.startswith("voxcap transcribe: ") and "\n" not in err
         assert path.name in err and why in err
         with pytest.raises(NoAudio, match=why):
             open_source(str(path)).start()
