@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(result, int):
         return result
     result, samples = result
+    repairs = getattr(result, "repairs", None)
+    if repairs:
+        print(f"voxcap transcribe: {args.file}: {repairs.message()}", file=sys.stderr)
     label = Path(args.file).name
     if fmt == "json":
         text = json.dumps(
@@ -77,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "txt":
         text = result.text.strip()
     else:
-        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
+        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False,
+                      end=samples / SAMPLE_RATE)
     return write_output(text, args.output, utf8_stdout(), fmt)
 
 
@@ -116,4 +121,4 @@ def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Tr
     stream = model.stream(delay_ms)
     pieces = [piece for block in blocks for piece in stream.feed(block)]
     pieces += stream.finish()
-    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces)
+    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces, stream.repairs)
