@@ -117,6 +117,7 @@ class _AvFile:
             raise NoAudio(f"{path} has no audio track (a video without sound?); nothing to "
                           "transcribe.")
         self._track = tracks[0]
+        self.rate, self.channels = 0.0, 0  # the first decoded frame's; set by _convert
         self._resampler = None
         self._blocks: deque[np.ndarray] = deque()
         self._held = 0  # frames in _blocks

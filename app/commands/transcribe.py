@@ -7,6 +7,7 @@ whole-array transcription of the same samples.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from collections.abc import Iterable
@@ -65,19 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"voxcap transcribe: {args.file}: {repairs.message()}", file=sys.stderr)
     label = Path(args.file).name
     if fmt == "json":
-        text = json.dumps(
-            {
-                "file": str(args.file),
-                "duration": samples / SAMPLE_RATE,
-                "delay_ms": args.delay_ms,
-                "text": result.text.strip(),
-                "tokens": result.tokens,
-                "pieces": [{"text": p.text, "start": p.start, "end": p.end} for p in result.pieces],
-                "segments": json.loads(export(segments_from_pieces(label, result.pieces), "json")),
-            },
-            ensure_ascii=False,
-            indent=2,
-        )
+        text = _json_document(args, samples / SAMPLE_RATE, result)
     elif fmt == "txt":
         text = result.text.strip()
     else:
@@ -112,6 +101,29 @@ def _run(args: argparse.Namespace) -> tuple[Transcription, int] | int:
             if isinstance(result, int):
                 return result
     return result, blocks.samples
+
+
+def _json_document(args: argparse.Namespace, duration: float, result: Transcription) -> str:
+    """The file, its duration (s), the text, every token, the pieces, and the segments.
+
+    Written through a StringIO, which joins the encoder's many small strings as it goes (a
+    three-hour file's JSON is ~25 MB; ``json.dumps`` with an indent holds some ten times that
+    in pieces first). The segments are the ``json`` export's document, spliced in as text.
+    """
+    fields = {
+        "file": str(args.file),
+        "duration": duration,
+        "delay_ms": args.delay_ms,
+        "text": result.text.strip(),
+        "tokens": result.tokens,
+        "pieces": [{"text": p.text, "start": p.start, "end": p.end} for p in result.pieces],
+    }
+    out = io.StringIO()
+    json.dump(fields, out, ensure_ascii=False, indent=2)
+    head = out.getvalue()
+    del out, fields
+    segments = export(segments_from_pieces(Path(args.file).name, result.pieces), "json")
+    return f'{head.removesuffix("}").rstrip()},\n  "segments": {segments.rstrip()}\n}}\n'
 
 
 def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Transcription:

