@@ -68,10 +68,6 @@ class ModelConfig:
                 f"(got {self.audio.mels_per_token} mel frames and factor {self.downsample})."
             )
 
-    @property
-    def encoder_frames_per_token(self) -> int:
-        return self.downsample
-
     @staticmethod
     def from_params(path: Path) -> ModelConfig:
         try:

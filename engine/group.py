@@ -53,10 +53,6 @@ class Stream:
     def token_count(self) -> int:
         return len(self._state.tokens)
 
-    def tokens_from(self, index: int) -> list[int]:
-        """Tokens emitted from step ``index`` on (cheap for a live caller that keeps its place)."""
-        return self._state.tokens[index:].tolist()
-
     @property
     def audio_time(self) -> float:
         """Seconds of real audio fed so far."""

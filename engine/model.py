@@ -38,10 +38,9 @@ class Transcription:
 class Model:
     """A loaded Voxtral Realtime checkpoint: weights on one device, tokenizer, features."""
 
-    def __init__(self, parts: Parts, path: Path | None = None, quantize: str | None = None) -> None:
+    def __init__(self, parts: Parts, path: Path | None = None) -> None:
         self.parts = parts
-        self.path = path
-        self.quantize = quantize
+        self.path = path  # the checkpoint folder it was loaded from
 
     @property
     def config(self) -> ModelConfig:
@@ -120,4 +119,4 @@ def load_model(
     here, ValueError for an unknown ``quantize``.
     """
     path = Path(path)
-    return Model(load_parts(path, device, dtype, quantize, cuda_graphs), path, quantize)
+    return Model(load_parts(path, device, dtype, quantize, cuda_graphs), path)

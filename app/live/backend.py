@@ -6,9 +6,9 @@ each stream's timed text, finishes and closes streams, and reads what the backen
 whether it is well. Three engines fit behind it: the local PyTorch engine
 (:mod:`app.live.local`), a vLLM realtime server and Mistral's realtime API (websockets).
 
-Units: samples are float32, 16 kHz (``SAMPLE_RATE``), mono, in [-1, 1]. Times of pieces are
-seconds of the *stream's* audio: 0 is the first sample pushed into that stream, however the
-source's own clock ran (the lane maps them back). A step is ``Capabilities.step_samples``
+Units: samples are float32, 16 kHz (``app.events.SAMPLE_RATE``), mono, in [-1, 1]. Times of
+pieces are seconds of the *stream's* audio: 0 is the first sample pushed into that stream,
+however the source's own clock ran (the lane maps them back). A step is ``Capabilities.step_samples``
 samples of audio (1280 = 80 ms for Voxtral Realtime): the model writes one token per step.
 
 Errors: a backend raises :class:`BackendError` when it cannot go on (a wrong key, a model the
@@ -25,7 +25,7 @@ from typing import NewType, Protocol, runtime_checkable
 
 import numpy as np
 
-from app.events import SAMPLE_RATE, Piece
+from app.events import Piece
 
 StreamId = NewType("StreamId", int)  # one stream of one backend, from Backend.open
 
@@ -57,10 +57,6 @@ class Capabilities:
     fixed_delay_ms: int | None = None
     batched: bool = False  # advance() runs all streams' steps as one batch (one weight read)
     step_timing: bool = True  # pieces are placed on the audio per step, not guessed from audio sent
-
-    @property
-    def step_seconds(self) -> float:
-        return self.step_samples / SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -131,7 +127,6 @@ class Backend(Protocol):
 
 
 __all__ = [
-    "SAMPLE_RATE",
     "Backend",
     "BackendError",
     "BackendState",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import sys
 import time
 
@@ -24,12 +25,14 @@ STARTED = (RecorderState.RUNNING, RecorderState.ERROR)  # the recorder got somew
 
 
 @pytest.fixture
-def make_controller(qtbot, make_manager, speech_wav):
+def make_controller(qtbot, make_manager, speech_wav, tmp_path):
     made: list[AppController] = []
+    # The speech file stands in for every device; a copy per kind keeps their source ids apart.
+    files = {kind: shutil.copy(speech_wav, tmp_path / f"{kind}.wav") for kind in ("mic", "system")}
 
     def make(settings: Settings | None = None, **options) -> AppController:
         options.setdefault("source_factory",
-                           lambda spec, **kw: open_source(str(speech_wav), **kw))
+                           lambda spec, **kw: open_source(str(files[spec.split(":")[0]]), **kw))
         controller = AppController(settings or Settings(), manager=make_manager(),
                                    audio_devices=lambda: Inventory([], []), **options)
         made.append(controller)
@@ -125,7 +128,8 @@ def test_settings_changes_restart_streams_live(qtbot, make_controller, tiny_chec
     assert controller.recorder.pipeline is pipeline  # the same pipeline: streams restarted
 
     dialog.sources.mode_buttons["both"].setChecked(True)
-    qtbot.waitUntil(lambda: set(controller._statuses) == {"Me", "Them"}, timeout=30000)
+    qtbot.waitUntil(lambda: {s.label for s in controller._statuses.values()} == {"Me", "Them"},
+                    timeout=30000)
     assert controller.recorder.pipeline is pipeline
 
     model = controller.recorder.model

@@ -43,7 +43,7 @@ def test_is_a_backend_and_ready(make):
     assert isinstance(backend, Backend)
     assert backend.status.state == BackendState.READY
     caps = backend.capabilities
-    assert caps.step_samples > 0 and caps.step_seconds == caps.step_samples / 16000
+    assert caps.step_samples > 0
 
 
 def test_input_errors(make):
