@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from engine.errors import CheckpointError, DeviceError, EngineError
     from engine.group import Stream, StreamGroup
     from engine.model import Model, Transcription, load_model
+    from engine.samples import Repairs
     from engine.stream import Piece
     from engine.weights import DTYPES
 
@@ -30,6 +31,7 @@ _HOMES = {
     "Transcription": "engine.model",
     "load_model": "engine.model",
     "Piece": "engine.stream",
+    "Repairs": "engine.samples",
     "Stream": "engine.group",
     "StreamGroup": "engine.group",
 }
@@ -42,6 +44,7 @@ __all__ = [
     "EngineError",
     "Model",
     "Piece",
+    "Repairs",
     "Stream",
     "StreamGroup",
     "Transcription",

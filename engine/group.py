@@ -5,8 +5,9 @@ A stream opened while others run joins their group (its row is added to the cach
 batched with them from its first steady step on. Each :meth:`StreamGroup.step` has two phases:
 
 - encode: every stream whose audio allows turns its new positions into audio embeddings. Many
-  positions at once when audio has piled up (after a stall): the encoder runs them as one chunk
-  while the decoder below still takes one exact step per position.
+  positions at once when audio has piled up (after a stall, or a whole file): the encoder runs
+  up to ``MAX_ENCODE_TOKENS`` as one chunk while the decoder below still takes one exact step
+  per position, and the two alternate until all is decoded.
 - decode: one decoder step per stream with an embedding waiting; all rows in one batch when
   every stream can step the same way, each row alone otherwise.
 
@@ -24,6 +25,7 @@ from engine.cache import RingKV
 from engine.encoder import ConvState
 from engine.graphs import GroupGraphs
 from engine.parts import Parts
+from engine.samples import Repairs
 from engine.stream import Piece, StreamState
 
 MAX_ENCODE_TOKENS = 64  # positions per encoder call when catching up; bounds its memory
@@ -63,6 +65,11 @@ class Stream:
         return self._state.finished
 
     @property
+    def repairs(self) -> Repairs:
+        """Samples fed so far that were not finite (made silent) or outside [-1, 1] (clipped)."""
+        return self._state.repairs
+
+    @property
     def logits_hook(self) -> Callable[[torch.Tensor], None] | None:
         """Called with the float32 logits (T, vocab) of each step; parity checks, confidence."""
         return self._state.logits_hook
@@ -72,12 +79,15 @@ class Stream:
         self._state.logits_hook = hook
 
     def feed(self, samples: np.ndarray) -> list[Piece]:
-        """Decode ``samples`` (float32, shape (n,), 16 kHz mono, any n, in [-1, 1]).
+        """Decode ``samples``: shape (n,), any n, 16 kHz mono.
 
-        Returns the pieces of text that became complete, each with its start and end in seconds
-        from the stream's first sample. The whole group steps, so other streams decode what they
-        were pushed; their text waits for their own ``take``. Raises ValueError for a shape
-        other than (n,), EngineError once the stream is finished.
+        float32 or float64 in [-1, 1]; int16, int32 and uint8 PCM are scaled to it. Samples
+        that are not finite become silence and values outside [-1, 1] are clipped, both counted
+        in :attr:`repairs`. Returns the pieces of text that became complete, each with its start
+        and end in seconds from the stream's first sample (never past the audio fed). The whole
+        group steps, so other streams decode what they were pushed; their text waits for their
+        own ``take``. Raises ValueError for a shape other than (n,), TypeError for another
+        dtype, EngineError once the stream is finished.
         """
         self._state.append(samples)
         self.group.step()
@@ -144,10 +154,15 @@ class StreamGroup:
         return [s.take_output() for s in self._states]
 
     def step(self) -> None:
-        """Decode every position whose audio every stream has: the one batched call."""
+        """Decode every position whose audio has arrived, for every stream: the one batched call.
+
+        Encoding and decoding alternate in chunks of at most ``MAX_ENCODE_TOKENS`` positions (the
+        prompt at once), so however much audio waits (a whole file fed at once) no more audio
+        embeddings than that are held per stream.
+        """
         with torch.inference_mode():
-            self._encode()
-            self._decode()
+            while self._encode_round():
+                self._decode()
 
     # -- rows ---------------------------------------------------------------------------------
 
@@ -180,18 +195,19 @@ class StreamGroup:
 
     # -- encode -------------------------------------------------------------------------------
 
-    def _encode(self) -> None:
+    def _encode_round(self) -> bool:
+        """Encode one chunk for every stream with positions ready; False when none has any."""
         states = self._states
-        while True:
-            counts = [s.to_encode() for s in states]
-            if not any(counts):
-                return
-            if len(states) > 1 and all(counts):
-                self._encode_rows(0, len(states), self._chunk(states, min(counts)))
-                continue
-            for row, (state, count) in enumerate(zip(states, counts, strict=True)):
-                if count:
-                    self._encode_rows(row, row + 1, self._chunk([state], count))
+        counts = [s.to_encode() for s in states]
+        if not any(counts):
+            return False
+        if len(states) > 1 and all(counts):
+            self._encode_rows(0, len(states), self._chunk(states, min(counts)))
+            return True
+        for row, (state, count) in enumerate(zip(states, counts, strict=True)):
+            if count:
+                self._encode_rows(row, row + 1, self._chunk([state], count))
+        return True
 
     @staticmethod
     def _chunk(states: list[StreamState], count: int) -> int:

@@ -12,7 +12,7 @@ chunking of the audio gives the same tokens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,10 @@ import torch
 
 from engine.config import ModelConfig
 from engine.delay import DEFAULT_DELAY_MS
-from engine.group import Stream, StreamGroup
+from engine.group import MAX_ENCODE_TOKENS, Stream, StreamGroup
 from engine.mel import LogMel
 from engine.parts import Parts, load_parts
+from engine.samples import Repairs
 from engine.stream import Piece
 from engine.tokenizer import Tokenizer
 from engine.weights import VoxtralNet
@@ -33,6 +34,8 @@ class Transcription:
     text: str
     tokens: list[int]  # one id per decoder step, specials included
     pieces: list[Piece]  # the text in pieces, each with its start and end in seconds
+    # samples made silent (not finite) or clipped (outside [-1, 1]) on the way in
+    repairs: Repairs = field(default_factory=Repairs)
 
 
 class Model:
@@ -87,21 +90,42 @@ class Model:
         """Transcribe whole audio: float32 samples, shape (n,), 16 kHz mono, in [-1, 1].
 
         One array gives a :class:`Transcription` (text, token ids, pieces with start and end in
-        seconds from the first sample); a list of arrays gives a list, decoded as one batch.
-        Raises ValueError for a shape other than (n,) or a delay not allowed.
+        seconds from the first sample, never past the audio's end); a list of arrays gives a
+        list, decoded as one batch. Other dtypes, and samples that are not finite or out of
+        range, are taken as :meth:`Stream.feed` takes them; ``repairs`` counts the latter. The
+        audio goes through in blocks, so the engine holds a bounded window of it however long
+        it is. Raises ValueError for a shape other than (n,) or a delay not allowed, TypeError
+        for a dtype not supported.
         """
+        size = MAX_ENCODE_TOKENS * self.parts.step_samples
         if isinstance(audio, (list, tuple)):
-            streams = self.streams([delay_ms] * len(audio))
-            group = streams[0].group
-            outputs = group.feed(list(audio))
-            outputs = [a + b for a, b in zip(outputs, group.finish(), strict=True)]
+            blocks = [_blocks(np.asarray(a), size) for a in audio]
+            streams = self.streams([delay_ms] * len(blocks))
+            group, outputs = streams[0].group, [[] for _ in blocks]
+            for i in range(max(len(b) for b in blocks)):
+                got = group.feed([b[i] if i < len(b) else _NOTHING for b in blocks])
+                outputs = [o + g for o, g in zip(outputs, got, strict=True)]
+            outputs = [o + g for o, g in zip(outputs, group.finish(), strict=True)]
             return [_transcription(s, p) for s, p in zip(streams, outputs, strict=True)]
-        stream = self.stream(delay_ms)
-        return _transcription(stream, stream.feed(audio) + stream.finish())
+        stream, pieces = self.stream(delay_ms), []
+        for block in _blocks(np.asarray(audio), size):
+            pieces += stream.feed(block)
+        return _transcription(stream, pieces + stream.finish())
+
+
+_NOTHING = np.zeros(0, np.float32)
+
+
+def _blocks(audio: np.ndarray, size: int) -> list[np.ndarray]:
+    """Consecutive blocks of ``size`` samples; the array whole when not 1-D (feed refuses it)."""
+    if audio.ndim != 1 or audio.shape[0] <= size:
+        return [audio]
+    return [audio[at : at + size] for at in range(0, audio.shape[0], size)]
 
 
 def _transcription(stream: Stream, pieces: list[Piece]) -> Transcription:
-    return Transcription("".join(p.text for p in pieces), stream.tokens, pieces)
+    text = "".join(p.text for p in pieces)
+    return Transcription(text, stream.tokens, pieces, stream.repairs)
 
 
 def load_model(

@@ -23,6 +23,7 @@ import torch
 from engine.delay import check_delay
 from engine.errors import EngineError
 from engine.parts import Parts
+from engine.samples import Repairs, to_samples
 from engine.tokenizer import TextAssembler
 
 
@@ -66,6 +67,7 @@ class StreamState:
         self._text = TextAssembler(parts.tokenizer)
         self.out: list[Piece] = []  # pieces not yet handed to the caller
         self.logits_hook: Callable[[torch.Tensor], None] | None = None
+        self.repairs = Repairs()  # samples made silent or clipped on the way in
 
     @property
     def audio_samples(self) -> int:
@@ -77,11 +79,11 @@ class StreamState:
         return self._end is not None
 
     def append(self, samples: np.ndarray) -> None:
+        """Take samples as :func:`engine.samples.to_samples` does (its errors too)."""
         if self._end is not None:
             raise EngineError("This stream is finished; start a new stream for more audio.")
-        x = np.asarray(samples, dtype=np.float32)
-        if x.ndim != 1:
-            raise ValueError(f"audio must be 1-D mono samples; got shape {x.shape}")
+        x, repairs = to_samples(samples)
+        self.repairs += repairs
         if x.size:
             self._buf = np.concatenate((self._buf, x))
             self._total += x.size
@@ -150,5 +152,8 @@ class StreamState:
 
     def _piece(self, text: str, first_token: int) -> Piece:
         # Token k describes roughly the audio [k, k + 1) tokens after the real audio starts.
+        # The last words come out over the silence padded after it, which is no part of the
+        # audio: they are placed on its last token instead.
         sec = self._spt / self.parts.sample_rate
-        return Piece(text, first_token * sec, len(self.tokens) * sec)
+        end = min(len(self.tokens) * sec, self.audio_samples / self.parts.sample_rate)
+        return Piece(text, min(first_token * sec, max(0.0, end - sec)), end)

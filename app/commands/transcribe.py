@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(model, int):
             return model
         result = model.transcribe(audio, delay_ms=args.delay_ms)
+        if result.repairs:
+            print(f"voxcap: {args.file}: {result.repairs.message()}", file=sys.stderr)
     else:
         from app.commands.server import transcribe_remote
 
@@ -68,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "txt":
         text = result.text.strip()
     else:
-        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False)
+        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False,
+                      end=audio.size / SAMPLE_RATE)
     return write_output(text, args.output, sys.stdout)

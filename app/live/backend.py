@@ -8,8 +8,9 @@ whether it is well. Three engines fit behind it: the local PyTorch engine
 
 Units: samples are float32, 16 kHz (``app.events.SAMPLE_RATE``), mono, in [-1, 1]. Times of
 pieces are seconds of the *stream's* audio: 0 is the first sample pushed into that stream,
-however the source's own clock ran (the lane maps them back). A step is ``Capabilities.step_samples``
-samples of audio (1280 = 80 ms for Voxtral Realtime): the model writes one token per step.
+however the source's own clock ran (the lane maps them back). A step is
+``Capabilities.step_samples`` samples of audio (1280 = 80 ms for Voxtral Realtime): the model
+writes one token per step.
 
 Errors: a backend raises :class:`BackendError` when it cannot go on (a wrong key, a model the
 server does not serve, an engine that crashed); the pipeline reports its message and stops. A

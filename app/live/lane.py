@@ -17,6 +17,7 @@ import numpy as np
 from app.events import SAMPLE_RATE, AudioChunk, Gap, GapReason, TextEvent
 from app.live.backend import StreamId, Taken
 from app.live.stall import StallDetector
+from engine.samples import Repairs, to_samples
 
 KEEP_AFTER_SKIP_S = 0.5  # audio kept when catching up: the newest, so captions are current
 MAP_HISTORY = 60 * SAMPLE_RATE  # stream samples of breakpoints kept for stamping late text
@@ -45,6 +46,8 @@ class Lane:
         self.source_ended = False
         self.ended = False
         self.rtf = 0.0
+        self.repairs = Repairs()  # samples not finite (made silent) or outside [-1, 1] (clipped)
+        self._repairs_told = False
         self.use_stream(stream)
 
     def use_stream(self, stream: StreamId) -> None:
@@ -101,10 +104,18 @@ class Lane:
             if not self.source_ended:
                 n -= n % self.step_samples
         self._note_runs(n)
-        audio = self._take(n)
+        audio, repairs = to_samples(self._take(n))  # NaN would silence the stream for seconds
+        self.repairs += repairs
         self._fed += audio.size
         self.stall.add_audio(audio)
         return audio
+
+    def repairs_news(self) -> str | None:
+        """Once per lane, when audio had to be repaired: what happened, for people."""
+        if not self.repairs or self._repairs_told:
+            return None
+        self._repairs_told = True
+        return self.repairs.message()
 
     def _take(self, n: int) -> np.ndarray:
         """The oldest ``n`` waiting samples (fewer if fewer wait), noting clock jumps."""

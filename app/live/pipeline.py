@@ -204,6 +204,8 @@ class LivePipeline:
         longest = 0
         for lane in live:
             audio = lane.take_audio(budget_s)
+            if news := lane.repairs_news():
+                self._emit_error(lane.label, news)
             if audio.size:
                 self.backend.push(lane.stream, audio)
                 longest = max(longest, audio.size)

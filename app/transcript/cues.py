@@ -59,9 +59,17 @@ def label_prefix(source: str) -> str:
 
 
 def build_cues(
-    segments: Iterable[Segment], *, labelled: bool = False, pause: float = PAUSE
+    segments: Iterable[Segment],
+    *,
+    labelled: bool = False,
+    pause: float = PAUSE,
+    end: float | None = None,
 ) -> list[Cue]:
-    """Cues for all sources on one timeline, in order, never overlapping."""
+    """Cues for all sources on one timeline, in order, never overlapping.
+
+    ``end``, the end of the audio in seconds when known, cuts short the cues that would stay
+    up past it (the reading time and the one-second minimum give way to it).
+    """
     by_source: dict[str, list[Segment]] = {}
     for seg in sorted(segments, key=lambda s: s.start):
         by_source.setdefault(seg.source, []).append(seg)
@@ -72,7 +80,10 @@ def build_cues(
         cues.extend(layout.cue(source, words) for words in layout.chunks(segs))
     rank = {source: n for n, source in enumerate(by_source)}
     cues.sort(key=lambda cue: (cue.start, rank[cue.source]))  # stable: a source keeps its order
-    return _sequence(cues)
+    placed = _sequence(cues)
+    if end is None:
+        return placed
+    return [dataclasses.replace(c, end=max(c.start, min(c.end, _ms(end) / 1000))) for c in placed]
 
 
 class _Layout:

@@ -39,16 +39,20 @@ def export(
     labels: bool | None = None,
     timestamps: bool = True,
     title: str | None = None,
+    end: float | None = None,
 ) -> str:
-    """The segments written in format ``fmt`` (a key of FORMATS)."""
+    """The segments written in format ``fmt`` (a key of FORMATS).
+
+    ``end``: where the audio ends (seconds), when known: no subtitle cue lasts past it.
+    """
     ordered = sorted(segments, key=lambda seg: seg.start)
     show = len({seg.source for seg in ordered}) > 1 if labels is None else labels
     if fmt == "txt":
         return _txt(ordered, show, timestamps)
     if fmt == "srt":
-        return _srt(build_cues(ordered, labelled=show), show)
+        return _srt(build_cues(ordered, labelled=show, end=end), show)
     if fmt == "vtt":
-        return _vtt(build_cues(ordered), show)
+        return _vtt(build_cues(ordered, end=end), show)
     if fmt == "json":
         return _json(ordered, title)
     if fmt == "md":

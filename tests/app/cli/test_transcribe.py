@@ -77,3 +77,31 @@ def test_bad_delay_is_usage_error(model_dir, stereo_44k):
     with pytest.raises(SystemExit) as info:
         main(["transcribe", str(stereo_44k), "--model", str(model_dir), "--delay-ms", "100"])
     assert info.value.code == 2
+
+
+def test_damaged_samples_are_repaired_and_reported_once(model_dir, tmp_path, capsys):
+    audio = chirp(2.0, seed=6)
+    audio[[10, 2000, 9000]] = [np.nan, np.inf, 1e30]
+    path = tmp_path / "damaged.wav"
+    sf.write(path, audio, 16000, subtype="FLOAT")
+    out = tmp_path / "t.json"
+    assert main(["transcribe", str(path), "--model", str(model_dir), "-o", str(out)]) == 0
+    repaired = np.clip(np.where(np.isfinite(audio), audio, 0.0), -1, 1).astype(np.float32)
+    expect = engine.load_model(model_dir).transcribe(repaired)
+    assert expect.text and json.loads(out.read_text())["text"] == expect.text.strip()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged.wav" in err[0]
+    assert "2 samples were not numbers" in err[0] and "1 samples were outside" in err[0]
+
+
+def test_subtitles_end_with_the_audio(model_dir, stereo_44k, tmp_path):
+    import srt
+
+    for fmt in ("srt", "json"):
+        out = tmp_path / f"t.{fmt}"
+        assert main(["transcribe", str(stereo_44k), "--model", str(model_dir), "-o",
+                     str(out)]) == 0
+    cues = list(srt.parse((tmp_path / "t.srt").read_text()))
+    assert cues and max(c.end.total_seconds() for c in cues) <= 2.0
+    pieces = json.loads((tmp_path / "t.json").read_text())["pieces"]
+    assert max(p["end"] for p in pieces) <= 2.0

@@ -1,6 +1,7 @@
 """The live pipeline: exact text from sources, labels, gaps, bounded lag, live changes."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -159,3 +160,15 @@ def test_source_added_later_shares_the_running_sources_decoder_steps(
     assert widths.count(2) >= 25, f"the two sources should step as one batch: {widths}"
     assert rec.joined("Me") == model.transcribe(long_audio).text
     assert rec.joined("Them") == model.transcribe(audio_b).text
+
+
+def test_damaged_samples_are_repaired_and_reported_once(model, backend, tmp_path, rec):
+    audio = chirp(3.0, seed=14)
+    audio[[5, 6000, 30000]] = [np.nan, -np.inf, 1e30]
+    path = tmp_path / "damaged.wav"
+    sf.write(path, audio, 16000, subtype="FLOAT")
+    run_files(backend, [SourceConfig(str(path), "F")], rec)
+    repaired = np.clip(np.where(np.isfinite(audio), audio, 0.0), -1, 1).astype(np.float32)
+    assert rec.joined("F") == model.transcribe(repaired).text
+    assert [label for label, _ in rec.errors] == ["F"]
+    assert "2 samples were not numbers" in rec.errors[0][1]

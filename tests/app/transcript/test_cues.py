@@ -147,3 +147,10 @@ def test_gap_markers_get_their_own_cue_over_the_missing_audio():
 def test_segments_without_pieces_spread_their_text_over_their_time():
     cues = build_cues([Segment("Me", 0.0, 4.0, "plain text from elsewhere")])
     assert [(c.start, c.end, c.lines) for c in cues] == [(0.0, 4.0, ("plain text from elsewhere",))]
+
+
+def test_cues_end_with_the_audio_when_its_end_is_known():
+    segments = spoken("Me", "Short words here.", 1.2)  # said by 2.0 s, read until about 2.2 s
+    assert build_cues(segments)[-1].end > 2.0
+    cues = build_cues(segments, end=2.0)
+    assert cues and max(c.end for c in cues) == 2.0 and all(c.start <= c.end for c in cues)
