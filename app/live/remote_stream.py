@@ -247,15 +247,17 @@ class RemoteStream:
                     raise self._received_error
                 if self._stopped.is_set() or self._gen.done and self._gen.ending:
                     return True
-                if self._gen.done:  # ended by the server (its length limit): go on at once
-                    if self._one_per_session:
-                        return False
-                    self._new_generation(session)
-                    continue
-                chunks = self._sendable()
-                end_now = self._closing and not self._outbox and not self._gen.ending
+                restart = self._gen.done  # ended by the server (its length limit)
+                if restart and self._one_per_session:
+                    return False
+                chunks = [] if restart else self._sendable()
+                end_now = (not restart and self._closing and not self._outbox
+                           and not self._gen.ending)
                 if end_now:
                     self._gen.ending = True
+            if restart:  # go on at once, outside the lock: sending may wait on the network
+                self._new_generation(session)
+                continue
             for chunk in chunks:
                 session.send_audio(chunk)
             if end_now:

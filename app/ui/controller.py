@@ -139,7 +139,7 @@ class AppController(QObject):
         else:
             self.open_transcript()  # no tray: the window's menus are the way to every action
         if self._remote():
-            self.connect()
+            self.connect_remote()
             return
         path = self._model_dir or self.manager().ready_path()
         if path is None:
@@ -163,13 +163,13 @@ class AppController(QObject):
         """A remote engine is chosen (and no checkpoint folder was given to the app)."""
         return self._model_dir is None and self.settings.engine.kind != "local"
 
-    def connect(self) -> None:
+    def connect_remote(self) -> None:
         """Use the remote engine the settings name; the check runs on the recorder's worker."""
         from app.live.remote_backend import connect_engine
 
         engine = self.settings.engine
         where = "Mistral's API" if engine.kind == "mistral" else engine.server_url or "a server"
-        self.recorder.connect(lambda: connect_engine(engine), where)
+        self.recorder.use_remote(lambda: connect_engine(engine), where)
 
     def _offer_local(self, notice: str) -> None:
         """A remote engine failed at start: offer this computer instead (non-modal)."""
@@ -194,7 +194,7 @@ class AppController(QObject):
     def record(self) -> None:
         if self._remote() and self.recorder.model is None:
             if self.recorder.state != RecorderState.LOADING:
-                self.connect()
+                self.connect_remote()
         elif self.recorder.model is None and self.recorder.state != RecorderState.LOADING:
             self._on_state(RecorderState.NO_MODEL, NO_MODEL)
             self.open_models()
@@ -365,7 +365,7 @@ class AppController(QObject):
     def _engine_changed(self) -> None:
         """Another engine: connect to it, or load this computer's model (or ask for one)."""
         if self._remote():
-            self.connect()
+            self.connect_remote()
             return
         path = self._model_dir or self.manager().ready_path()
         if path is None:

@@ -118,7 +118,7 @@ class Recorder(QObject):
                             on_error=lambda m: self._fail(f"The speech model could not be "
                                                           f"loaded: {m}"))
 
-    def connect(self, make_backend: Callable[[], Any], where: str) -> None:
+    def use_remote(self, make_backend: Callable[[], Any], where: str) -> None:
         """Use a remote engine: ``make_backend`` checks the server and builds the backend,
         off the GUI thread; then captioning starts. A failure is an ERROR state whose notice
         says why (the server's finding)."""

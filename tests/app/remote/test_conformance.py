@@ -22,5 +22,14 @@ from tests.app.remote.fake_server import FakeServer
 
 @pytest.fixture
 def make():
+    made = []
+
+    def backend():
+        made.append(vllm_backend(server.url, "tiny", None, wakeup=threading.Event()))
+        return made[-1]
+
     with FakeServer() as server:
-        yield lambda: vllm_backend(server.url, "tiny", None, wakeup=threading.Event())
+        yield backend
+        for b in made:  # the checks leave some streams open; their threads end here
+            for stream in list(b._streams):
+                b.close(stream)
