@@ -58,6 +58,7 @@ def chirp_wav(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def expected_tokens(tiny_checkpoint, chirp_wav) -> list[int]:
-    """What the engine in this source tree makes of ``chirp_wav``."""
+    """What the engine in this source tree makes of ``chirp_wav`` (float32, as the commands
+    below are told to use)."""
     audio, _ = sf.read(chirp_wav, dtype="float32")
     return engine.load_model(tiny_checkpoint).transcribe(audio, delay_ms=DELAY_MS).tokens

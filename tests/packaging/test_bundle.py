@@ -69,7 +69,7 @@ def test_bundled_engine_transcribes_like_the_source_tree(bundle, tiny_checkpoint
                                                           expected_tokens, tmp_path):
     out = tmp_path / "t.json"
     result = run_bundled(bundle, "transcribe", chirp_wav, "--model", tiny_checkpoint,
-                         "--delay-ms", DELAY_MS, "-o", out, cwd=tmp_path)
+                         "--delay-ms", DELAY_MS, "--dtype", "float32", "-o", out, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["tokens"] == expected_tokens
 

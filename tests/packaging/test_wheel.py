@@ -84,6 +84,7 @@ def test_transcribes_with_the_engine_from_the_wheel(wheel_venv, tiny_checkpoint,
                                                     expected_tokens, tmp_path):
     out = tmp_path / "t.json"
     result = run(wheel_venv / "bin" / "voxcap", "transcribe", chirp_wav, "--model",
-                 tiny_checkpoint, "--delay-ms", str(DELAY_MS), "-o", out, cwd=tmp_path)
+                 tiny_checkpoint, "--delay-ms", str(DELAY_MS), "--dtype", "float32", "-o", out,
+                 cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["tokens"] == expected_tokens

@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
+import app.models
 from app import atomic
 from app.commands import common
-from app.commands import model as model_cmd
 from app.models import DiskFullError
 from tests.app.models.conftest import BIG
 
@@ -42,7 +42,7 @@ def test_a_full_disk_while_saving_the_record_is_a_message_not_a_traceback(ready,
 
 
 def load(monkeypatch: pytest.MonkeyPatch, manager, capsys) -> str:
-    monkeypatch.setattr(model_cmd, "make_manager", lambda: manager)
+    monkeypatch.setattr(app.models, "ModelManager", lambda: manager)
     args = argparse.Namespace(model=None, device=None, dtype=None, delay_ms=480)
     assert common.load_engine(args) == 1
     return capsys.readouterr().err
