@@ -106,24 +106,25 @@ def _run(args: argparse.Namespace) -> tuple[Transcription, int] | int:
 def _json_document(args: argparse.Namespace, duration: float, result: Transcription) -> str:
     """The file, its duration (s), the text, every token, the pieces, and the segments.
 
-    Written through a StringIO, which joins the encoder's many small strings as it goes (a
-    three-hour file's JSON is ~25 MB; ``json.dumps`` with an indent holds some ten times that
-    in pieces first). The segments are the ``json`` export's document, spliced in as text.
+    Written piece by piece into a StringIO, which joins the small strings as they come: a
+    three-hour file's JSON is ~25 MB, and ``json.dumps`` with an indent would hold some ten
+    times that in pieces first. Tokens go on one line; each piece on a line of its own; the
+    segments are the ``json`` export's document.
     """
-    fields = {
-        "file": str(args.file),
-        "duration": duration,
-        "delay_ms": args.delay_ms,
-        "text": result.text.strip(),
-        "tokens": result.tokens,
-        "pieces": [{"text": p.text, "start": p.start, "end": p.end} for p in result.pieces],
-    }
     out = io.StringIO()
-    json.dump(fields, out, ensure_ascii=False, indent=2)
-    head = out.getvalue()
-    del out, fields
-    segments = export(segments_from_pieces(Path(args.file).name, result.pieces), "json")
-    return f'{head.removesuffix("}").rstrip()},\n  "segments": {segments.rstrip()}\n}}\n'
+    out.write("{\n")
+    for key, value in (("file", str(args.file)), ("duration", duration),
+                       ("delay_ms", args.delay_ms), ("text", result.text.strip()),
+                       ("tokens", result.tokens)):
+        out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+    out.write('  "pieces": [')
+    for i, p in enumerate(result.pieces):
+        piece = json.dumps({"text": p.text, "start": p.start, "end": p.end}, ensure_ascii=False)
+        out.write(f"{',' if i else ''}\n    {piece}")
+    out.write('\n  ],\n  "segments": ')
+    out.write(export(segments_from_pieces(Path(args.file).name, result.pieces), "json").rstrip())
+    out.write("\n}\n")
+    return out.getvalue()
 
 
 def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Transcription:

@@ -104,11 +104,8 @@ def _json(segments: list[Segment], title: str | None) -> str:
     def times(item: Piece | Word) -> dict:
         return {"text": item.text, "start": round(item.start, 3), "end": round(item.end, 3)}
 
-    doc: dict = {"format": "voxcap-transcript", "version": 1}
-    if title is not None:
-        doc["title"] = title
-    doc["segments"] = [
-        {
+    def segment(seg: Segment) -> dict:
+        return {
             "source": seg.source,
             "kind": seg.kind,
             "start": round(seg.start, 3),
@@ -119,13 +116,20 @@ def _json(segments: list[Segment], title: str | None) -> str:
             "words": [times(word) for word in split_words(seg.pieces)],
             "pieces": [times(piece) for piece in seg.pieces],
         }
-        for seg in segments
-    ]
-    # A StringIO joins the encoder's many small strings as they come; json.dumps with an indent
-    # holds them all first, some ten times the text (140 MB for a three-hour transcript).
+
+    head: dict = {"format": "voxcap-transcript", "version": 1}
+    if title is not None:
+        head["title"] = title
+    # One segment at a time into a StringIO, which joins strings as they come: the whole
+    # document as dicts, then json.dumps with an indent, holds ten times the text at once
+    # (140 MB for a three-hour transcript). The text is what json.dumps(indent=2) writes.
     out = io.StringIO()
-    json.dump(doc, out, ensure_ascii=False, indent=2)
-    out.write("\n")
+    out.write(json.dumps(head, ensure_ascii=False, indent=2).removesuffix("\n}"))
+    out.write(',\n  "segments": [')
+    for i, seg in enumerate(segments):
+        text = json.dumps(segment(seg), ensure_ascii=False, indent=2).replace("\n", "\n    ")
+        out.write(f"{',' if i else ''}\n    {text}")
+    out.write("\n  ]\n}\n" if segments else "]\n}\n")
     return out.getvalue()
 
 
