@@ -204,19 +204,20 @@ def usable(record: object) -> bool:
     """
     if not isinstance(record, dict) or not isinstance(record.get("source"), str):
         return False
-    if not (_number(record.get("start"), MAX_SECONDS) and _number(record.get("wall"), MAX_WALL)):
+    if not (in_range(record.get("start"), MAX_SECONDS) and in_range(record.get("wall"), MAX_WALL)):
         return False
     if record.get("type") == "gap":
-        return _number(record.get("duration"), MAX_SECONDS)
+        return in_range(record.get("duration"), MAX_SECONDS)
     if record.get("type") == "text":
         text = record.get("text")
-        return isinstance(text, str) and len(text) <= MAX_TEXT and _number(
+        return isinstance(text, str) and len(text) <= MAX_TEXT and in_range(
             record.get("end"), MAX_SECONDS
         )
     return False
 
 
-def _number(value: object, limit: float) -> bool:
+def in_range(value: object, limit: float) -> bool:
+    """A real, finite number from 0 to ``limit`` (a damaged record holds anything)."""
     return (
         isinstance(value, (int, float))
         and not isinstance(value, bool)

@@ -17,7 +17,6 @@ format this one does not know is named as such.
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import shutil
@@ -36,6 +35,7 @@ from app.transcript.journal import (
     Journal,
     JournalContents,
     StorageError,
+    in_range,
     read_journal,
     storage_error,
 )
@@ -418,12 +418,12 @@ def _info(folder: Path) -> SessionInfo:
     meta = _read_meta(folder)
     problem = _format_problem(meta.get("version", FORMAT_VERSION))
     created = meta.get("created")
-    if not _number(created, MAX_WALL):
+    if not in_range(created, MAX_WALL):
         created = _mtime(folder)
     duration, sources = meta.get("duration"), meta.get("sources")
     summarised = (
         meta.get("closed") is True
-        and _number(duration, MAX_SECONDS)
+        and in_range(duration, MAX_SECONDS)
         and isinstance(sources, list)
         and all(isinstance(s, str) for s in sources)
     )
@@ -459,14 +459,6 @@ def _format_problem(version: object) -> str:
         )
     return f"has an unknown format version ({one_line(repr(version))[:40]}); it cannot be read."
 
-
-def _number(value: object, limit: float) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= limit
-    )
 
 
 def _mtime(folder: Path) -> float:
