@@ -109,7 +109,7 @@ class _AvFile:
             why = getattr(err, "strerror", None) or type(err).__name__
             raise SourceUnavailable(
                 f"{path} cannot be read as audio ({why}). voxcap reads {READABLE}; "
-                "is it a damaged or incomplete file?"
+                "neither libsndfile nor FFmpeg could open it"
             ) from None
         tracks = self._container.streams.audio
         if not tracks:

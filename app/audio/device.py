@@ -64,7 +64,7 @@ class DeviceSource(Source):
         if self._pulse_source and not pulse.source_exists(self._pulse_source):
             # PortAudio would only say "Input/output error".
             raise SourceUnavailable(
-                f"the sound server has no source {self._pulse_source!r} (unplugged or removed?); "
+                f"the sound server lists no source {self._pulse_source!r}; "
                 "run `voxcap devices` to see what is there"
             )
         sd = sounddevice()
@@ -110,7 +110,7 @@ class DeviceSource(Source):
 
     def _finished(self) -> None:
         if not self._closing:
-            self._fail("the audio stream ended unexpectedly (device unplugged or server stopped)")
+            self._fail("the audio stream ended without being asked to")
 
     def _present(self) -> bool:
         # A sound server source is back when the server lists it again. PortAudio's own list
@@ -121,4 +121,4 @@ class DeviceSource(Source):
         quiet = time.monotonic() - self._last_push
         if quiet < (STALL_S if self._heard else STARTUP_S):
             return None
-        return f"no audio from the device for {quiet:.1f} s (unplugged, or the server stopped)"
+        return f"no audio from the device for {quiet:.1f} s"

@@ -109,7 +109,8 @@ def _mic(name: str, options: dict) -> Source:
 def _portaudio_input(name: str, options: dict) -> Source:
     inputs = _inputs()
     if not inputs:
-        raise SourceUnavailable("no audio input device found (is a microphone connected?)")
+        raise SourceUnavailable("this system lists no audio input device; connect a microphone, then run "
+                                "`voxcap devices` to see it")
     if not name:
         default = sounddevice().default.device[0]
         chosen = next((d for d in inputs if d["index"] == default), inputs[0])

@@ -188,8 +188,7 @@ class _Watcher:
             watching = list(self._watching.values())
         for source, on_lost in watching:
             if lost(source):
-                on_lost(reason or f"the sound server no longer has {source!r} "
-                        "(device unplugged or output removed)")
+                on_lost(reason or f"the sound server no longer lists {source!r}")
 
 
 watch = _Watcher().watch

@@ -43,6 +43,6 @@ class StallDetector:
             return None
         self._warned = True
         return (
-            f"no text for {self._run * self.step_seconds:.0f} s although the audio sounds like "
-            f"speech ({level:.0f} dBFS): captioning may be stuck. Changing the delay restarts it."
+            f"no text for {self._run * self.step_seconds:.0f} s while the audio was as loud as "
+            f"speech ({level:.0f} dBFS on average). Changing the delay restarts captioning."
         )

@@ -87,3 +87,4 @@ def test_start_while_away_tries_at_once() -> None:
     mic.stop()
     items = gather(mic, has_end)
     assert isinstance(items[-1], EndOfStream) and mic.finished
+
