@@ -261,6 +261,8 @@ class LivePipeline:
 
     def _take(self, lane: Lane, item: object) -> None:
         if isinstance(item, AudioChunk):
+            if item.samples.size:
+                lane.error = None  # audio flows again: a device that was away is back
             lane.add_audio(item)
         elif isinstance(item, Gap):
             if item.reason != GapReason.PAUSED:  # a pause is the user's choice, not lost audio

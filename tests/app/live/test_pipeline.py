@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.events import SourceState
+from app.audio.level import SILENT
+from app.audio.source import EndOfStream, SourceError
+from app.events import AudioChunk, Gap, GapReason, SourceState
 from app.live.pipeline import LivePipeline, SourceConfig
 from tests.app.live.conftest import Recorder
 from tests.app.live.fakes import SlowBackend
@@ -172,3 +174,38 @@ def test_damaged_samples_are_repaired_and_reported_once(model, backend, tmp_path
     assert rec.joined("F") == model.transcribe(repaired).text
     assert [label for label, _ in rec.errors] == ["F"]
     assert "2 samples were not numbers" in rec.errors[0][1]
+
+
+
+class ComesBack:
+    """A device that fails (the source retries), is away 0.5 s, then delivers audio again."""
+
+    def __init__(self, spec: str, **_: object) -> None:
+        lost = SourceError(spec, "test mic", "no audio from the device for 3.0 s", 0.0,
+                           retrying=True)
+        back = [Gap(spec, 0.0, 0.5, GapReason.DEVICE_LOST),
+                AudioChunk(spec, np.zeros(16000, np.float32), 0.5)]
+        self._batches = [[lost], back]
+        self.id, self.level = spec, SILENT
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        self._batches.append([EndOfStream("mic", 1.5)])
+
+    def read(self, timeout: float = 0.0) -> list:
+        return self._batches.pop(0) if self._batches else []
+
+
+def test_a_device_that_comes_back_clears_its_error(backend, rec):
+    pipeline = LivePipeline(backend, [SourceConfig("mic", "Me")], source_factory=ComesBack,
+                            **rec.callbacks())
+    pipeline.start()
+    try:
+        rec.wait_for(lambda: any(s.state == SourceState.ERROR for s in rec.status))
+        rec.wait_for(lambda: rec.status[-1].state == SourceState.RUNNING)
+    finally:
+        pipeline.stop()
+    assert rec.status[-1].error == ""
+    assert [g.reason for g in rec.gaps] == [GapReason.DEVICE_LOST]
