@@ -91,7 +91,7 @@ def test_damaged_samples_are_repaired_and_reported_once(model_dir, tmp_path, cap
     expect = engine.load_model(model_dir).transcribe(repaired)
     assert expect.text and json.loads(out.read_text())["text"] == expect.text.strip()
     # One warning line beside the lines on the precision and the file written.
-    err = [line for line in capsys.readouterr().err.splitlines() if "samples" in line]
+    err = [line for line in capsys.readouterr().err.splitlines() if "samples were" in line]
     assert len(err) == 1 and "damaged.wav" in err[0]
     assert "2 samples were not numbers" in err[0] and "1 samples were outside" in err[0]
 
