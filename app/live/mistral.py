@@ -13,7 +13,6 @@ carry no step count (``Delta.steps == 0``) and the caller times them by the audi
 """
 from __future__ import annotations
 
-import json
 import os
 import urllib.parse
 
@@ -21,7 +20,15 @@ import numpy as np
 from websockets.exceptions import ConnectionClosed
 
 from app.events import SAMPLE_RATE
-from app.live.remote import Delta, Done, RemoteError, open_socket, parse_frame, pcm16_base64
+from app.live.remote import (
+    Delta,
+    Done,
+    JsonSocket,
+    RemoteError,
+    open_socket,
+    parse_frame,
+    pcm16_base64,
+)
 
 API_URL = "wss://api.mistral.ai/v1/audio/transcriptions/realtime"
 URL_ENV = "VOXCAP_MISTRAL_URL"  # another endpoint speaking the same protocol (tests, proxies)
@@ -36,12 +43,14 @@ def api_url() -> str:
     return os.environ.get(URL_ENV) or API_URL
 
 
-class MistralSession:
+class MistralSession(JsonSocket):
     """One realtime session with Mistral's API, with the same calls as ``VllmSession``.
 
     A session carries one generation: :meth:`start_generation` is a no-op and a new
     generation (a new delay, after ``done``) needs a new session.
     """
+
+    lost_message = "the connection to Mistral's API was lost"
 
     def __init__(self, key: str | None, model: str = DEFAULT_MODEL, delay_ms: int = 480,
                  url: str = API_URL, timeout: float = 10.0) -> None:
@@ -99,15 +108,6 @@ class MistralSession:
                 raise _error(message)
             # session.created/updated, transcription.language/segment: nothing to act on
 
-    def close(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
-
-    def _send(self, message: dict) -> None:
-        try:
-            self._ws.send(json.dumps(message))
-        except ConnectionClosed:
-            raise RemoteError("dropped", "the connection to Mistral's API was lost") from None
 
 
 def _string(value: object) -> str:

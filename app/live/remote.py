@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 
 import numpy as np
-from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from app.events import SAMPLE_RATE
@@ -57,6 +57,24 @@ class Done:
 
     text: str
     prompt_tokens: int | None = None  # vLLM's usage: the streaming prompt, which holds the delay
+
+
+class JsonSocket:
+    """What both realtime clients share: JSON text frames over one websocket (``_ws``)."""
+
+    lost_message = "the connection to the server was lost"
+    _ws: ClientConnection | None = None
+
+    def close(self) -> None:
+        if self._ws is not None:
+            self._ws.close()
+
+    def _send(self, message: dict) -> None:
+        """RemoteError "dropped" when the socket has closed."""
+        try:
+            self._ws.send(json.dumps(message))
+        except ConnectionClosed:
+            raise RemoteError("dropped", self.lost_message) from None
 
 
 def pcm16_base64(samples: np.ndarray) -> str:

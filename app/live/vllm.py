@@ -12,8 +12,6 @@ The delay is the server's (``tekken.json``), not the session's: a client cannot 
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
@@ -21,6 +19,7 @@ from app.events import SAMPLE_RATE
 from app.live.remote import (
     Delta,
     Done,
+    JsonSocket,
     RemoteError,
     get_json,
     http_url,
@@ -67,7 +66,7 @@ def served_models(address: str, key: str | None, timeout: float = 10.0) -> list[
     return [e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str)]
 
 
-class VllmSession:
+class VllmSession(JsonSocket):
     """One websocket to a vLLM realtime endpoint, carrying generation after generation.
 
     ``send_*`` may be called from one thread while another blocks in :meth:`receive`
@@ -129,16 +128,6 @@ class VllmSession:
             if kind == "error":
                 raise self._error(message)
             # session.created again, or events added in later versions: nothing to act on
-
-    def close(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
-
-    def _send(self, message: dict) -> None:
-        try:
-            self._ws.send(json.dumps(message))
-        except ConnectionClosed:
-            raise RemoteError("dropped", "the connection to the server was lost") from None
 
     def _next(self, timeout: float | None) -> dict | None:
         try:
