@@ -26,38 +26,19 @@ from app.ui.actions import AppActions
 from app.ui.bridge import PipelineBridge
 from app.ui.global_hotkeys import GlobalHotkeys
 from app.ui.model_dialog import ModelDialog
+from app.ui.notices import (
+    GAP_REASONS,
+    NO_MODEL,
+    RECORD_UNAVAILABLE,
+    offer_this_computer,
+    status_text,
+)
 from app.ui.overlay import CaptionOverlay
 from app.ui.recorder import Recorder, RecorderState
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.theme import ThemeManager
 from app.ui.transcript_window import TranscriptWindow
 from app.ui.tray import TrayIcon
-
-# Why Record is disabled, by the recorder's state.
-RECORD_UNAVAILABLE = {
-    RecorderState.LOADING: "Wait: the speech model is loading.",
-    RecorderState.STARTING: "Captioning is starting.",
-    RecorderState.RUNNING: "Already recording; Stop ends this session.",
-    RecorderState.PAUSED: "Recording is paused; Pause again resumes it, Stop ends it.",
-}
-# What was observed when audio went uncaptioned, by Gap.reason.
-GAP_REASONS = {
-    GapReason.SKIP: "captioning had fallen behind, so the oldest waiting audio was skipped",
-    GapReason.OVERFLOW: "the capture buffer was full (captioning did not read it in time)",
-    GapReason.DEVICE_LOST: "the device delivered nothing (it was away)",
-    GapReason.ENGINE: "the speech engine lost it (the connection dropped)",
-}
-NO_MODEL = "Record needs the speech model: download it, or import a folder, in the Model window."
-
-
-def status_text(statuses: dict[str, SourceStatus]) -> str:
-    """The status line: lag and real-time factor per source."""
-    parts = []
-    for s in statuses.values():
-        behind = ", falling behind" if s.rtf > 1.0 else ""
-        parts.append(f"{s.label}: lag {s.lag:.1f} s · "
-                     f"{s.rtf:.2f}× real time{behind}")
-    return "   ".join(parts)
 
 
 class AppController(QObject):
@@ -173,16 +154,7 @@ class AppController(QObject):
 
     def _offer_local(self, notice: str) -> None:
         """A remote engine failed at start: offer this computer instead (non-modal)."""
-        from PySide6.QtWidgets import QMessageBox
-
-        box = QMessageBox(QMessageBox.Icon.Warning, "Speech engine unavailable",
-                          f"{notice}\n\nUse this computer instead? The setting can be changed "
-                          "back in Settings > Engine.", parent=self.window)
-        local = box.addButton("Use this computer", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-        local.clicked.connect(self._use_local)
-        self.engine_box = box
-        box.open()
+        self.engine_box = offer_this_computer(self.window, notice, self._use_local)
 
     def _use_local(self) -> None:
         new = copy.deepcopy(self.settings)

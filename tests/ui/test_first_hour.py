@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from app.audio import Inventory
 from app.models import ModelManager
 from app.settings import OverlaySettings, Settings
-from app.ui.controller import NO_MODEL, AppController
+from app.ui.controller import AppController
+from app.ui.notices import NO_MODEL
 from app.ui.overlay import CaptionOverlay
 from app.ui.sessions_panel import SessionsPanel
 
