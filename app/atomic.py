@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 # Windows opens files in text mode unless told otherwise, which would turn "\n" into "\r\n".
 _BINARY = getattr(os, "O_BINARY", 0)
 
 
-def write_atomic(path: str | Path, data: str | bytes) -> None:
+_BLOCK = 1 << 16  # bytes gathered from small chunks before each write
+
+
+def write_atomic(path: str | Path, data: str | bytes | Iterable[str]) -> None:
     """Replaces ``path`` with ``data`` (str is written as UTF-8) all at once.
 
-    Raises OSError (with ``filename`` set to ``path``) when the folder cannot be written or the
-    disk fills; the previous file is then untouched and no temporary file is left behind.
+    ``data`` may also be an iterable of str chunks, written as they come (a long export is never
+    held whole); the file appears only once the last chunk is written, and an exception raised
+    by the iterable leaves the previous file as it was. Raises OSError (with ``filename`` set
+    to ``path``) when the folder cannot be written or the disk fills; the previous file is then
+    untouched and no temporary file is left behind.
     """
     path = Path(path)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if isinstance(data, (str, bytes)):
+        data = [data]
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         # 0o666 before the umask: the same permissions a plain open() would give a new file.
@@ -31,9 +39,13 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
         raise _named(exc, path) from exc
     try:
         try:
-            view = memoryview(raw)
-            while view:
-                view = view[os.write(fd, view):]
+            pending = bytearray()
+            for chunk in data:
+                pending += chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                if len(pending) >= _BLOCK:
+                    _write_all(fd, pending)
+                    pending.clear()
+            _write_all(fd, pending)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -45,6 +57,12 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
     except BaseException:
         _unlink(tmp)
         raise
+
+
+def _write_all(fd: int, data: bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _keep_mode(path: Path, tmp: Path) -> None:

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -115,21 +115,31 @@ def _verified(args: argparse.Namespace) -> str | None:
     return ModelManager().verified_sha256(WEIGHTS)
 
 
-def write_output(text: str, output: str | None, stdout: TextIO, fmt: str) -> int:
-    """Print ``text``, or write it to ``output`` and say so; the exit code."""
-    if not text.endswith("\n"):
-        text += "\n"
+def write_output(text: str | Iterable[str], output: str | None, stdout: TextIO, fmt: str) -> int:
+    """Print ``text`` (a string, or its chunks in order), or write it to ``output`` and say so;
+    the exit code. The text ends with a newline either way."""
+    chunks = _ending_in_newline([text] if isinstance(text, str) else text)
     if output is None:
-        stdout.write(text)
+        stdout.writelines(chunks)
         return 0
     from app.atomic import write_atomic
 
     try:
-        write_atomic(output, text)  # a failure leaves an earlier file there as it was
+        write_atomic(output, chunks)  # a failure leaves an earlier file there as it was
     except OSError as err:
         return fail(f"cannot write {output}: {err.strerror or err}. Choose another path.", 1)
     done(f"Wrote {output} ({fmt}).")
     return 0
+
+
+def _ending_in_newline(chunks: Iterable[str]) -> Iterator[str]:
+    last = ""
+    for chunk in chunks:
+        if chunk:
+            yield chunk
+            last = chunk
+    if not last.endswith("\n"):
+        yield "\n"
 
 
 def utf8_stdout() -> TextIO:

@@ -27,7 +27,7 @@ from app.commands.common import (
 )
 from app.commands.server import add_engine_options, engine_choice, open_remote
 from app.events import SourceStatus
-from app.transcript import FORMATS, SegmentChange, StorageError, Transcript, export
+from app.transcript import FORMATS, SegmentChange, StorageError, Transcript, export_chunks
 
 PARTIAL = 3  # exit status: output written, session saved only in part
 
@@ -126,7 +126,7 @@ def _record(backend, configs, args: argparse.Namespace, fmt: str, interrupts: In
     except StorageError as err:
         unsaved.append(err)
     if code == 0 and args.output:
-        code = write_output(export(transcript.segments, fmt), args.output, sys.stdout, fmt)
+        code = write_output(export_chunks(transcript.segments, fmt), args.output, sys.stdout, fmt)
     if unsaved:
         code = _partial(transcript, unsaved[-1], code, args.output)
     else:

@@ -20,6 +20,7 @@ from app.transcript import (
     SessionNotFound,
     delete_session,
     export,
+    export_chunks,
     list_sessions,
     read_session,
     rename_session,
@@ -111,10 +112,10 @@ def _export(args: argparse.Namespace) -> int:
         return _fail(str(err), 2)
     session = _read(args.id)
     info = session.info
-    text = export(session.segments, fmt, labels=args.labels,
-                  timestamps=args.timestamps, title=info.name)
+    text = export_chunks(session.segments, fmt, labels=args.labels,
+                         timestamps=args.timestamps, title=info.name)
     if args.output is None:
-        sys.stdout.write(text)
+        sys.stdout.writelines(text)
         return 0
     try:
         write_atomic(args.output, text)

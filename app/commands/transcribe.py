@@ -7,10 +7,9 @@ whole-array transcription of the same samples.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ from app.commands.common import (
     write_output,
 )
 from app.commands.server import add_engine_options, engine_choice
-from app.transcript import FORMATS, export, segments_from_pieces
+from app.transcript import FORMATS, export_chunks, segments_from_pieces
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
     elif fmt == "txt":
         text = result.text.strip()
     else:
-        text = export(segments_from_pieces(label, result.pieces), fmt, labels=False,
-                      end=samples / SAMPLE_RATE)
+        text = export_chunks(segments_from_pieces(label, result.pieces), fmt, labels=False,
+                             end=samples / SAMPLE_RATE)
     return write_output(text, args.output, utf8_stdout(), fmt)
 
 
@@ -103,28 +102,31 @@ def _run(args: argparse.Namespace) -> tuple[Transcription, int] | int:
     return result, blocks.samples
 
 
-def _json_document(args: argparse.Namespace, duration: float, result: Transcription) -> str:
+def _json_document(args: argparse.Namespace, duration: float, result: Transcription
+                   ) -> Iterator[str]:
     """The file, its duration (s), the text, every token, the pieces, and the segments.
 
-    Written piece by piece into a StringIO, which joins the small strings as they come: a
-    three-hour file's JSON is ~25 MB, and ``json.dumps`` with an indent would hold some ten
-    times that in pieces first. Tokens go on one line; each piece on a line of its own; the
-    segments are the ``json`` export's document.
+    Written out a line at a time as the file is written, never held whole: a three-hour file's
+    JSON is ~25 MB, and ``json.dumps`` with an indent would hold some ten times that in pieces
+    first. Tokens go on one line; each piece on a line of its own; the segments are the
+    ``json`` export's document.
     """
-    out = io.StringIO()
-    out.write("{\n")
+    yield "{\n"
     for key, value in (("file", str(args.file)), ("duration", duration),
                        ("delay_ms", args.delay_ms), ("text", result.text.strip()),
                        ("tokens", result.tokens)):
-        out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
-    out.write('  "pieces": [')
+        yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n"
+    yield '  "pieces": ['
     for i, p in enumerate(result.pieces):
         piece = json.dumps({"text": p.text, "start": p.start, "end": p.end}, ensure_ascii=False)
-        out.write(f"{',' if i else ''}\n    {piece}")
-    out.write('\n  ],\n  "segments": ')
-    out.write(export(segments_from_pieces(Path(args.file).name, result.pieces), "json").rstrip())
-    out.write("\n}\n")
-    return out.getvalue()
+        yield f"{',' if i else ''}\n    {piece}"
+    yield '\n  ],\n  "segments": '
+    last = ""  # the segments' document, its closing line without the newline
+    for chunk in export_chunks(segments_from_pieces(Path(args.file).name, result.pieces), "json"):
+        if last:
+            yield last
+        last = chunk
+    yield last.rstrip() + "\n}\n"
 
 
 def _transcribe(model: Model, blocks: Iterable[np.ndarray], delay_ms: int) -> Transcription:

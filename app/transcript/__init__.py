@@ -2,12 +2,12 @@
 
 No Qt, no model, no audio here. The pipeline feeds a ``Transcript``; the GUI subscribes to it;
 the command line lists, shows and exports saved sessions; a file transcription turns pieces into
-segments with ``segments_from_pieces`` and writes them with ``export``.
+segments with ``segments_from_pieces`` and writes them with ``export_chunks``.
 """
 from __future__ import annotations
 
 from app.transcript.cues import Cue, build_cues
-from app.transcript.export import FORMATS, export, format_for_path
+from app.transcript.export import FORMATS, export, export_chunks, format_for_path
 from app.transcript.journal import StorageError
 from app.transcript.segmenter import PAUSE, segments_from_pieces
 from app.transcript.sessions import (
@@ -44,6 +44,7 @@ __all__ = [
     "create_session",
     "delete_session",
     "export",
+    "export_chunks",
     "find_session",
     "format_for_path",
     "list_sessions",

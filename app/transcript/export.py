@@ -1,7 +1,8 @@
-"""Transcript exports: plain text, SRT, WebVTT, JSON and Markdown, each a string.
+"""Transcript exports: plain text, SRT, WebVTT, JSON and Markdown.
 
-``export(segments, fmt, ...)`` is the one entry point the command line and the GUI share, and
-``FORMATS`` the list they offer. Options, for the formats they apply to:
+``export(segments, fmt, ...)`` (a string) and ``export_chunks`` (the same text in pieces, for
+writing a long transcript without holding it whole) are the entry points the command line and
+the GUI share, and ``FORMATS`` the list they offer. Options, for the formats they apply to:
 
 - ``labels``: speaker names (txt, md: before the text; srt: "Me: " starting the cue; vtt: voice
   tags ``<v Me>``). None shows them when the segments come from more than one source.
@@ -13,10 +14,9 @@ with audio times in seconds; wall-clock times are Unix seconds.
 """
 from __future__ import annotations
 
-import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from app.events import Piece, Segment
@@ -42,10 +42,31 @@ def export(
     title: str | None = None,
     end: float | None = None,
 ) -> str:
-    """The segments written in format ``fmt`` (a key of FORMATS).
+    """The segments written in format ``fmt`` (a key of FORMATS), as one string.
 
-    ``end``: where the audio ends (seconds), when known: no subtitle cue lasts past it.
+    ``end``: where the audio ends (seconds), when known: no subtitle cue lasts past it. Raises
+    ValueError for an unknown format.
     """
+    return "".join(export_chunks(segments, fmt, labels=labels, timestamps=timestamps,
+                                 title=title, end=end))
+
+
+def export_chunks(
+    segments: Iterable[Segment],
+    fmt: str,
+    *,
+    labels: bool | None = None,
+    timestamps: bool = True,
+    title: str | None = None,
+    end: float | None = None,
+) -> Iterator[str]:
+    """What :func:`export` returns, a segment or cue at a time (joined, exactly that string).
+
+    A three-hour transcript is tens of MB of text; written chunk by chunk it is never held
+    whole. Raises ValueError for an unknown format at once, before the first chunk.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
     ordered = sorted(segments, key=lambda seg: seg.start)
     show = len({seg.source for seg in ordered}) > 1 if labels is None else labels
     if fmt == "txt":
@@ -56,9 +77,7 @@ def export(
         return _vtt(build_cues(ordered, end=end), show)
     if fmt == "json":
         return _json(ordered, title)
-    if fmt == "md":
-        return _md(ordered, show, timestamps, title)
-    raise ValueError(f"unknown export format '{fmt}'; choose one of {', '.join(FORMATS)}")
+    return _md(ordered, show, timestamps, title)
 
 
 def format_for_path(path: str | Path) -> str | None:
@@ -67,40 +86,35 @@ def format_for_path(path: str | Path) -> str | None:
     return fmt if fmt in FORMATS else None
 
 
-def _txt(segments: list[Segment], labels: bool, timestamps: bool) -> str:
-    lines = []
+def _txt(segments: list[Segment], labels: bool, timestamps: bool) -> Iterator[str]:
     for seg in segments:
         text = one_line(seg.text)
         if not text:
             continue
         stamp = f"[{_hms(seg.start)}] " if timestamps else ""
         label = f"{seg.source}: " if labels else ""
-        lines.append(stamp + label + text)
-    return "".join(line + "\n" for line in lines)
+        yield stamp + label + text + "\n"
 
 
-def _srt(cues: list[Cue], labels: bool) -> str:
-    blocks = []
+def _srt(cues: list[Cue], labels: bool) -> Iterator[str]:
     for n, cue in enumerate(cues, 1):
         lines = list(cue.lines)
         if labels:
             lines[0] = label_prefix(cue.source) + lines[0]
         timing = f"{_clock(cue.start, ',')} --> {_clock(cue.end, ',')}"
-        blocks.append(f"{n}\n{timing}\n" + "\n".join(lines) + "\n")
-    return "\n".join(blocks)
+        yield ("\n" if n > 1 else "") + f"{n}\n{timing}\n" + "\n".join(lines) + "\n"
 
 
-def _vtt(cues: list[Cue], voices: bool) -> str:
-    blocks = ["WEBVTT\n"]
+def _vtt(cues: list[Cue], voices: bool) -> Iterator[str]:
+    yield "WEBVTT\n"
     for cue in cues:
         text = "\n".join(_vtt_escape(line) for line in cue.lines)
         if voices:
             text = f"<v {_vtt_escape(cue.source)}>{text}</v>"
-        blocks.append(f"{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n{text}\n")
-    return "\n".join(blocks)
+        yield f"\n{_clock(cue.start, '.')} --> {_clock(cue.end, '.')}\n{text}\n"
 
 
-def _json(segments: list[Segment], title: str | None) -> str:
+def _json(segments: list[Segment], title: str | None) -> Iterator[str]:
     def times(item: Piece | Word) -> dict:
         return {"text": item.text, "start": round(item.start, 3), "end": round(item.end, 3)}
 
@@ -120,24 +134,22 @@ def _json(segments: list[Segment], title: str | None) -> str:
     head: dict = {"format": "voxcap-transcript", "version": 1}
     if title is not None:
         head["title"] = title
-    # One segment at a time into a StringIO, which joins strings as they come: the whole
-    # document as dicts, then json.dumps with an indent, holds ten times the text at once
-    # (140 MB for a three-hour transcript). The text is what json.dumps(indent=2) writes.
-    out = io.StringIO()
-    out.write(json.dumps(head, ensure_ascii=False, indent=2).removesuffix("\n}"))
-    out.write(',\n  "segments": [')
+    # One segment at a time: the whole document as dicts, then json.dumps with an indent, holds
+    # ten times the text at once (140 MB for a three-hour transcript). The text is what
+    # json.dumps(indent=2) writes.
+    yield json.dumps(head, ensure_ascii=False, indent=2).removesuffix("\n}")
+    yield ',\n  "segments": ['
     for i, seg in enumerate(segments):
         text = json.dumps(segment(seg), ensure_ascii=False, indent=2).replace("\n", "\n    ")
-        out.write(f"{',' if i else ''}\n    {text}")
-    out.write("\n  ]\n}\n" if segments else "]\n}\n")
-    return out.getvalue()
+        yield f"{',' if i else ''}\n    {text}"
+    yield "\n  ]\n}\n" if segments else "]\n}\n"
 
 
-def _md(segments: list[Segment], labels: bool, timestamps: bool, title: str | None) -> str:
-    paragraphs: list[str] = []
+def _md(segments: list[Segment], labels: bool, timestamps: bool, title: str | None
+        ) -> Iterator[str]:
     if title:
-        paragraphs.append("# " + _md_escape(one_line(title)))
-    prev: Segment | None = None
+        yield "# " + _md_escape(one_line(title)) + "\n\n"
+    prev: Segment | None = None  # the last segment written; its paragraph is still open
     for seg in segments:
         text = _md_escape(one_line(seg.text))
         if not text:
@@ -145,13 +157,15 @@ def _md(segments: list[Segment], labels: bool, timestamps: bool, title: str | No
         if seg.kind == "gap":
             text = f"*{text}*"
         if _same_paragraph(prev, seg):
-            paragraphs[-1] += (" " if spaced(prev.text.strip(), seg.text.strip()) else "") + text
+            yield (" " if spaced(prev.text.strip(), seg.text.strip()) else "") + text
         else:
             head = [f"**{_md_escape(seg.source)}**"] if labels else []
             head += [f"({_hms(seg.start)})"] if timestamps else []
-            paragraphs.append(" ".join(head) + ": " + text if head else _md_line_start(text))
+            yield ("\n\n" if prev else "") + (
+                " ".join(head) + ": " + text if head else _md_line_start(text))
         prev = seg
-    return "".join(p + "\n\n" for p in paragraphs)
+    if prev:
+        yield "\n\n"
 
 
 def _same_paragraph(prev: Segment | None, seg: Segment) -> bool:

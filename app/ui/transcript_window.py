@@ -36,6 +36,7 @@ from app.transcript import (
     SessionNotFound,
     Transcript,
     export,
+    export_chunks,
     find_session,
     format_for_path,
     load_segments,
@@ -264,7 +265,7 @@ class TranscriptWindow(QMainWindow):
     def export_to(self, path: Path, fmt: str) -> bool:
         """Write everything shown (trimmed rows included) to ``path``; False after telling why."""
         try:
-            write_atomic(path, export(self._all_segments(), fmt, title=self._title))
+            write_atomic(path, export_chunks(self._all_segments(), fmt, title=self._title))
         except OSError as exc:
             QMessageBox.warning(
                 self, "Export failed",

@@ -18,7 +18,14 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from app.events import Piece, Segment
-from app.transcript import FORMATS, build_cues, export, format_for_path, segments_from_pieces
+from app.transcript import (
+    FORMATS,
+    build_cues,
+    export,
+    export_chunks,
+    format_for_path,
+    segments_from_pieces,
+)
 from app.transcript.cues import label_prefix
 from app.transcript.text import one_line
 from tests.app.transcript.strategies import ANY_CHAR, transcripts
@@ -45,6 +52,24 @@ def test_formats_are_the_five_the_cli_and_gui_offer():
     assert format_for_path("notes.docx") is None and format_for_path("notes") is None
     with pytest.raises(ValueError, match="unknown export format 'doc'; choose one of txt, srt"):
         export(meeting(), "doc")
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_long_transcript_is_exported_in_small_chunks(fmt):
+    # An hour of one speaker, a sentence every 4 s (a new Markdown paragraph after each pause):
+    # no chunk may be more than a few sentences, so a long export is never held whole.
+    pieces = []
+    for n in range(900):
+        t = n * 4.0
+        pieces += [Piece(f" Sentence {n}", t, t + 0.8), Piece(" ends here.", t + 0.8, t + 1.5)]
+    segments = segments_from_pieces("Me", pieces)
+    chunks = list(export_chunks(segments, fmt))
+    whole = "".join(chunks)
+    assert whole == export(segments, fmt)
+    assert len(whole) > 20_000 and len(chunks) >= 900
+    assert max(len(c) for c in chunks) < 1_000
+    with pytest.raises(ValueError, match="unknown export format"):
+        export_chunks(segments, "doc")  # refused at once, not at the first chunk
 
 
 def test_plain_text_with_and_without_timestamps_and_labels():

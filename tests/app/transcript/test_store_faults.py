@@ -67,6 +67,23 @@ def test_write_atomic_keeps_permissions_and_replaces(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o600
 
 
+def test_write_atomic_writes_chunks_as_they_come_and_keeps_the_old_file_on_failure(tmp_path):
+    target = tmp_path / "long.json"
+    target.write_text("old")
+    chunks = [f"{i:06d} ✓\n" for i in range(20_000)]  # ~200 KB: several 64 KiB writes
+    atomic.write_atomic(target, iter(chunks))
+    assert target.read_text(encoding="utf-8") == "".join(chunks)
+
+    def breaks_halfway():
+        yield from chunks[:10_000]
+        raise RuntimeError("the exporter failed")
+
+    with pytest.raises(RuntimeError, match="exporter failed"):
+        atomic.write_atomic(target, breaks_halfway())
+    assert target.read_text(encoding="utf-8") == "".join(chunks)  # the earlier file, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["long.json"]  # no temporary file left
+
+
 # -- a session being written is locked --------------------------------------------------------------
 
 def test_a_session_being_recorded_cannot_be_deleted_or_written_twice():
