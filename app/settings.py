@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_MODES = ("mic", "system", "both")
 DEVICES = ("auto", "cuda", "mps", "cpu")
-PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16", "int8")
 THEMES = ("system", "light", "dark", "high-contrast")
 ENGINES = ("local", "vllm", "mistral")  # this computer, a vLLM server, Mistral's API
 DIM_AFTER_MAX_S = 120.0  # the settings page's limit for dimming the captions

@@ -33,13 +33,37 @@ log = logging.getLogger(__name__)
 
 
 def load_model(path: Path, device: str, dtype: Any) -> Any:
-    """The model on ``device`` in ``dtype``: the settings' choices, "auto" allowed in both."""
-    import engine  # torch and the model code load only when a model is wanted
-    from app.compute import configure_threads, resolve
+    """The model on ``device`` in precision ``dtype``: the settings' choices ("auto" allowed in
+    both; "int8" for int8 weights).
 
-    device, dtype = resolve(device, dtype)
+    The choice is sized against the memory free on the device before anything loads
+    (:func:`app.compute.choose`): "auto" takes the fastest mode that fits, and a choice that
+    cannot fit raises NotEnoughMemory with the numbers. The reason for the choice is logged and
+    kept as the model's ``chosen_because``. The managed model's verified weights let int8 weights
+    be stored beside them once and mapped on later starts.
+    """
+    import engine  # torch and the model code load only when a model is wanted
+    from app.compute import choose, configure_threads, resolve
+
+    device = resolve(device, "auto")[0]
     configure_threads(device)
-    return engine.load_model(path, device=device, dtype=dtype)
+    choice = choose(device, dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch."),
+                    path)
+    log.info("speech model: %s", choice.reason)
+    model = engine.load_model(path, device=choice.device, dtype=choice.dtype,
+                              quantize=choice.quantize, source_sha256=_verified_sha256(path))
+    model.chosen_because = choice.reason
+    return model
+
+
+def _verified_sha256(path: Path) -> str | None:
+    """The verified sha256 of the managed model's weights when ``path`` is that model."""
+    from app.models import ModelManager
+    from engine.weights import WEIGHTS
+
+    manager = ModelManager()
+    same = Path(path).resolve() == manager.folder.resolve()
+    return manager.verified_sha256(WEIGHTS) if same else None
 
 
 def make_pipeline(model: Any, sources: list[tuple[str, str]], **options: Any) -> LivePipeline:
@@ -138,6 +162,9 @@ class Recorder(QObject):
     def _loaded(self, model: Any) -> None:
         self.model = model
         self.start()
+        reason = getattr(model, "chosen_because", "")
+        if reason and self.state == RecorderState.STARTING:
+            self._set_state(RecorderState.STARTING, f"Starting… Speech model on {reason}")
 
     # -- recording ------------------------------------------------------------------------------
 

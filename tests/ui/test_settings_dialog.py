@@ -59,7 +59,7 @@ def test_devices_come_from_this_machine_and_precisions_follow_the_device(qtbot, 
     new = changes(qtbot, d, lambda: page.device.setCurrentIndex(names.index("cpu")))
     assert new.device == "cpu"
     precisions = [page.precision.itemData(i) for i in range(page.precision.count())]
-    assert precisions == ["auto", "bfloat16", "float32"]  # fastest on a CPU first
+    assert precisions == ["auto", "bfloat16", "float32", "int8"]  # fastest on a CPU first
     new = changes(qtbot, d, lambda: page.precision.setCurrentIndex(2))
     assert (new.device, new.precision) == ("cpu", "float32")
 

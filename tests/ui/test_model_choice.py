@@ -1,0 +1,35 @@
+"""The app loads the model as the command line does: the precision sized against free memory,
+int8 on request, a choice that cannot fit refused before loading, and the reason kept."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from app import compute
+from app.compute import NotEnoughMemory
+from app.ui.recorder import load_model
+from engine.quant import Int8Linear
+
+
+def test_automatic_on_a_cpu_says_what_it_chose_and_why(tiny_checkpoint):
+    model = load_model(tiny_checkpoint, "auto", "auto")
+    assert model.dtype == torch.bfloat16
+    assert model.chosen_because.startswith("cpu, bfloat16: needs ")
+    assert "the fastest mode here that fits" in model.chosen_because
+
+
+def test_int8_from_the_settings_loads_int8_weights(tiny_checkpoint):
+    model = load_model(tiny_checkpoint, "cpu", "int8")
+    assert any(isinstance(m, Int8Linear) for m in model.net.modules())
+    assert "int8 weights, bfloat16 activations" in model.chosen_because
+    assert model.transcribe(torch.zeros(16000).numpy()).tokens  # it runs
+
+
+def test_a_precision_that_cannot_fit_is_refused_before_loading(tiny_checkpoint, monkeypatch):
+    monkeypatch.setattr(compute, "free_memory", lambda device: 200_000_000)
+    loaded = []
+    monkeypatch.setattr("engine.load_model", lambda *a, **k: loaded.append(a))
+    with pytest.raises(NotEnoughMemory, match=r"does not fit on cpu: float32 needs .* GB, but "
+                                              r"only 0\.2 GB are free"):
+        load_model(tiny_checkpoint, "cpu", "float32")
+    assert loaded == []
