@@ -115,7 +115,7 @@ def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int
     streams = model.streams([480] * batch)
     group = streams[0].group
     split = {"encoder": 0.0, "decoder": 0.0}
-    for half, name in (("_encode", "encoder"), ("_decode", "decoder")):
+    for half, name in (("_encode_round", "encoder"), ("_decode", "decoder")):
         setattr(group, half, _timed(getattr(group, half), split, name, device))
     first = 7 * 1280 + 40  # the prompt's audio for a 480 ms delay
     began = time.perf_counter()
@@ -139,9 +139,10 @@ def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int
 def _timed(fn, split: dict, name: str, device: str):
     def run():
         began = time.perf_counter()
-        fn()
+        out = fn()
         sync(device)
         split[name] += time.perf_counter() - began
+        return out
 
     return run
 
