@@ -166,3 +166,28 @@ def test_stream_opened_later_joins_the_batch_and_keeps_tokens(tiny_model, monkey
     first.finish()
     assert first.tokens == stream_alone(tiny_model, a, 480, 1280)[0]
     assert second.tokens == stream_alone(tiny_model, b, 160, 1280)[0][: second.token_count]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_every_projection_reads_contiguous_rows(tiny_dir, dtype, monkeypatch):
+    """The encoder's hidden state has the conv stem's transposed layout; a bfloat16 linear on
+    such rows takes a CPU path several times slower. No projection, biased or not, may get one,
+    in the prompt or in steady steps."""
+    import torch.nn.functional as F
+
+    model = engine.load_model(tiny_dir, dtype=dtype)
+    stream = model.stream(480)
+    audio = chirp(2.0, seed=3)
+    seen = []
+    linear = F.linear
+
+    def spy(x, weight, bias=None):
+        seen.append((tuple(weight.shape), x.is_contiguous()))
+        return linear(x, weight, bias)
+
+    monkeypatch.setattr(F, "linear", spy)
+    for at in range(0, audio.size, 1280):
+        stream.feed(audio[at : at + 1280])
+    enc_dim = model.config.encoder.dim
+    assert any(shape[1] == enc_dim for shape, _ in seen)  # the encoder's projections were seen
+    assert [shape for shape, contiguous in seen if not contiguous] == []
