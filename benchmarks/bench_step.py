@@ -3,6 +3,7 @@
     python -m benchmarks.bench_step                                   # mid shapes, CPU, minutes
     python -m benchmarks.bench_step --shape full --threads 2 --dir /tmp/voxcap-full
     python -m benchmarks.bench_step --device cuda --shape full --modes bf16,int8
+    python -m benchmarks.bench_step --shape full --threads 2 --voxtral-c ~/voxtral.c/voxtral
 
 One 80 ms step reads every weight once (the encoder, conv stem and adapter run on every step, and
 the decoder with its LM head), so the step cannot be faster than (bytes of weights) / (read
@@ -15,6 +16,10 @@ in memory together and each process's peak RSS is its own. Both get the same ran
 as a live caller drives it (feed 1280 samples, read the text), split into encoder and decoder;
 transformers per generated token of ``generate`` in its streaming mode, its model loaded in the
 benchmark's dtype tensor by tensor (so the full size fits: no float32 copy, no second state dict).
+With ``--voxtral-c BINARY`` antirez/voxtral.c (built with ``make blas``) transcribes the same
+audio from the same checkpoint, told to encode every 80 ms as a live caller does (``-I 0.08``;
+by default it encodes 2 s of audio at a time); it reports its encoder's total time and its
+decoder's ms per step, so its step is the decoder's plus its encoder's time per position.
 """
 from __future__ import annotations
 
@@ -203,6 +208,40 @@ def transformers_side(folder: Path, mode: str, device: str, seconds: float, batc
     return {"steps": np.diff(stamps).tolist()[WARMUP:], "load": load}
 
 
+def voxtral_c_side(binary: str, folder: Path, seconds: float, threads: int) -> dict | None:
+    """antirez/voxtral.c on the same audio: per-step figures from what it prints."""
+    import os
+    import re
+
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "audio.wav"
+        sf.write(wav, audio_of(seconds), 16000, subtype="PCM_16")
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+        log = Path(tmp) / "stderr.txt"
+        began = time.perf_counter()
+        with log.open("w") as errors:
+            child = subprocess.Popen([binary, "-d", str(folder), "-i", str(wav), "-I", "0.08"],
+                                     env=env,
+                                     stdout=subprocess.DEVNULL, stderr=errors)
+            _, status, usage = os.wait4(child.pid, 0)  # this child's own peak RSS
+        total = time.perf_counter() - began
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err = log.read_text(errors="replace")
+    enc = re.search(r"Encoder: \d+ mel -> (\d+) tokens \(([\d.]+) ms\)", err)
+    dec = re.search(r"in ([\d.]+) ms \(prefill ([\d.]+) ms \+ ([\d.]+) ms/step\)", err)
+    if child.returncode != 0 or not enc or not dec:
+        print(f"voxtral.c failed ({child.returncode}):\n{err[-2000:]}", file=sys.stderr)
+        return None
+    tokens, encoder_s = int(enc.group(1)), float(enc.group(2)) / 1e3
+    encoder = encoder_s / tokens  # per position (4 encoder frames), the engine's step's share
+    decoder_s, prefill, decoder = (float(g) / 1e3 for g in dec.groups())
+    return {"steps": [encoder + decoder], "encoder": [encoder], "decoder": [decoder],
+            "prompt": prefill, "load": total - encoder_s - decoder_s,
+            "peak_rss_gb": usage.ru_maxrss * 1024 / 1e9}
+
+
 def one(args) -> None:
     """Run one side (``--one engine:MODE`` or ``transformers:MODE``), print its JSON."""
     torch.set_num_threads(args.threads)
@@ -262,6 +301,8 @@ def main() -> None:
     p.add_argument("--encode-every", type=int, default=1,
                    help="engine: positions per encoder call past the prompt (adds (k-1) x 80 ms "
                         "of latency; compare the mean column)")
+    p.add_argument("--voxtral-c", metavar="BINARY",
+                   help="also run antirez/voxtral.c (built with `make blas`) on the same audio")
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -295,6 +336,11 @@ def report(args, folder: Path) -> None:
         r = side_in_process(args, f"transformers:{mode}", 1)
         if r:
             results.append((f"transformers {mode}", r, floor, mode))
+    if args.voxtral_c:
+        r = voxtral_c_side(args.voxtral_c, folder, args.seconds, args.threads)
+        if r:
+            results.append(("voxtral.c bf16", r, weight_bytes(folder, "bf16") / bandwidth
+                            if bandwidth else None, "bf16"))
     where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
     print(f"\nshape {args.shape}, {where}, {args.threads} thread(s), {args.seconds:.0f} s audio")
     if bandwidth:
@@ -305,10 +351,10 @@ def report(args, folder: Path) -> None:
     for name, r, floor, _ in results:
         print(row(name, r, floor))
     medians = {(n.split()[0], m): statistics.median(r["steps"]) for n, r, _, m in results}
-    for mode in peers:
-        if ("engine", mode) in medians and ("transformers", mode) in medians:
-            ratio = medians[("transformers", mode)] / medians[("engine", mode)]
-            print(f"{mode}: engine is {ratio:.2f}x transformers' speed per step")
+    for peer, mode in sorted(k for k in medians if k[0] != "engine"):
+        if ("engine", mode) in medians:
+            ratio = medians[(peer, mode)] / medians[("engine", mode)]
+            print(f"{mode}: engine is {ratio:.2f}x the speed of {peer} per step")
 
 
 if __name__ == "__main__":
