@@ -18,7 +18,14 @@ from torch import nn
 
 from engine.cache import RingKV
 from engine.config import ModelConfig, TowerConfig
-from engine.layers import Attention, FeedForward, RMSNorm, rope_inv_freq, rope_tables
+from engine.layers import (
+    Attention,
+    FeedForward,
+    RMSNorm,
+    few_rows_linear,
+    rope_inv_freq,
+    rope_tables,
+)
 from engine.quant import Int8Embedding
 
 
@@ -93,4 +100,4 @@ class TextDecoder(nn.Module):
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Tied LM head: (B, T, dim) -> (B, T, vocab)."""
         emb = self.tok_embeddings
-        return emb.logits(h) if isinstance(emb, Int8Embedding) else F.linear(h, emb.weight)
+        return emb.logits(h) if isinstance(emb, Int8Embedding) else few_rows_linear(h, emb.weight)

@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.cache import RingKV
 from engine.config import ModelConfig, TowerConfig
-from engine.layers import Attention, FeedForward, RMSNorm, rope_inv_freq, rope_tables
+from engine.layers import Attention, FeedForward, Linear, RMSNorm, rope_inv_freq, rope_tables
 
 
 @dataclass
@@ -103,8 +103,8 @@ class Adapter(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.downsample = config.downsample
-        self.w_in = nn.Linear(config.encoder.dim * config.downsample, config.decoder.dim, bias=False)
-        self.w_out = nn.Linear(config.decoder.dim, config.decoder.dim, bias=False)
+        self.w_in = Linear(config.encoder.dim * config.downsample, config.decoder.dim, bias=False)
+        self.w_out = Linear(config.decoder.dim, config.decoder.dim, bias=False)
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         """Encoder frames (B, 4k, enc_dim) -> audio embeddings (B, k, dec_dim)."""

@@ -191,3 +191,21 @@ def test_every_projection_reads_contiguous_rows(tiny_dir, dtype, monkeypatch):
     enc_dim = model.config.encoder.dim
     assert any(shape[1] == enc_dim for shape, _ in seen)  # the encoder's projections were seen
     assert [shape for shape, contiguous in seen if not contiguous] == []
+
+
+@pytest.mark.parametrize("rows", [1, 2, 4, 8, 9])
+def test_few_rows_linear_is_torchs_linear(rows):
+    """float32 rows go through weight @ x^T: the same numbers up to float32 rounding, with and
+    without a bias, in any leading shape; bfloat16 keeps torch's own product bit for bit."""
+    from engine.layers import few_rows_linear
+
+    g = torch.Generator().manual_seed(rows)
+    w, b = torch.randn(96, 40, generator=g), torch.randn(96, generator=g)
+    x = torch.randn(1, rows, 40, generator=g)
+    for bias in (None, b):
+        got, want = few_rows_linear(x, w, bias), torch.nn.functional.linear(x, w, bias)
+        assert got.shape == want.shape == (1, rows, 96) and got.is_contiguous()
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        xb, wb = x.bfloat16(), w.bfloat16()
+        bb = None if bias is None else bias.bfloat16()
+        assert torch.equal(few_rows_linear(xb, wb, bb), torch.nn.functional.linear(xb, wb, bb))
