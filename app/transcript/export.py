@@ -33,22 +33,10 @@ FORMATS: dict[str, str] = {
 PARAGRAPH_PAUSE = 3.0  # seconds of silence that start a new Markdown paragraph
 
 
-def export(
-    segments: Iterable[Segment],
-    fmt: str,
-    *,
-    labels: bool | None = None,
-    timestamps: bool = True,
-    title: str | None = None,
-    end: float | None = None,
-) -> str:
-    """The segments written in format ``fmt`` (a key of FORMATS), as one string.
-
-    ``end``: where the audio ends (seconds), when known: no subtitle cue lasts past it. Raises
-    ValueError for an unknown format.
-    """
-    return "".join(export_chunks(segments, fmt, labels=labels, timestamps=timestamps,
-                                 title=title, end=end))
+def export(segments: Iterable[Segment], fmt: str, **options: object) -> str:
+    """The segments written in format ``fmt`` (a key of FORMATS), as one string; the options
+    are :func:`export_chunks`'. Raises ValueError for an unknown format."""
+    return "".join(export_chunks(segments, fmt, **options))
 
 
 def export_chunks(
@@ -60,9 +48,11 @@ def export_chunks(
     title: str | None = None,
     end: float | None = None,
 ) -> Iterator[str]:
-    """What :func:`export` returns, a segment or cue at a time (joined, exactly that string).
+    """The segments written in format ``fmt`` (a key of FORMATS), a segment or cue at a time;
+    joined, exactly what :func:`export` returns.
 
-    A three-hour transcript is tens of MB of text; written chunk by chunk it is never held
+    ``end``: where the audio ends (seconds), when known: no subtitle cue lasts past it. A
+    three-hour transcript is tens of MB of text; written chunk by chunk it is never held
     whole. Raises ValueError for an unknown format at once, before the first chunk.
     """
     if fmt not in FORMATS:
