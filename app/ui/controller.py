@@ -200,6 +200,7 @@ class AppController(QObject):
             self.window.set_status(notice)
         if self.tray is not None:
             self.tray.set_state(notice or state)
+        self._show_model_in_use()  # a reload may have chosen otherwise
         self.actions.pause.blockSignals(True)
         self.actions.pause.setChecked(state == RecorderState.PAUSED)
         self.actions.pause.blockSignals(False)
@@ -262,8 +263,14 @@ class AppController(QObject):
             self.settings_dialog = SettingsDialog(self.settings, compute.available_devices(),
                                                   self._audio_devices)
             self.settings_dialog.settings_changed.connect(self.apply_settings)
+        self._show_model_in_use()
         self.settings_dialog.show()
         self.settings_dialog.raise_()
+
+    def _show_model_in_use(self) -> None:
+        if self.settings_dialog is not None:
+            reason = getattr(self.recorder.model, "chosen_because", "")
+            self.settings_dialog.transcription.show_in_use(reason)
 
     def open_models(self) -> None:
         if self.model_dialog is None:

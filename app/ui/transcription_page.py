@@ -70,6 +70,10 @@ class TranscriptionPage(QWidget):
             self.device.addItem(d.description, d.name)
         self.precision = QComboBox()
         self.precision.setAccessibleName("Precision")
+        self.in_use = QLabel(wordWrap=True)  # what the loaded model runs on, and why
+        self.in_use.setAccessibleName("Model in use")
+        self.in_use.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.in_use.hide()
         self.delay.valueChanged.connect(self._delay_moved)
         self.device.currentIndexChanged.connect(self._device_chosen)
         self.keep = QCheckBox("&Keep transcripts (unticked: captions only, nothing is saved)")
@@ -96,6 +100,7 @@ class TranscriptionPage(QWidget):
         form.addRow(delay_label, delay_box)
         form.addRow("De&vice:", self.device)
         form.addRow("&Precision:", self.precision)
+        form.addRow("", self.in_use)
         note = QLabel("Changing the device or precision reloads the model; captions pause "
                       "meanwhile.", wordWrap=True)
         form.addRow(note)
@@ -109,6 +114,11 @@ class TranscriptionPage(QWidget):
         self._fill_precisions(settings.precision)
         self.keep.setChecked(settings.keep_transcripts)
         self._loading = False
+
+    def show_in_use(self, reason: str) -> None:
+        """Say what the loaded model runs on and why ("" hides the line: none loaded here)."""
+        self.in_use.setText(f"In use: {reason}" if reason else "")
+        self.in_use.setVisible(bool(reason))
 
     def store(self, settings: Settings) -> None:
         settings.delay_ms = self.delay.value() * DELAY_STEP_MS

@@ -19,6 +19,7 @@ from app.transcript import list_sessions
 from app.ui.controller import AppController
 from app.ui.main import run_app
 from app.ui.recorder import RecorderState
+from engine.quant import Int8Linear
 
 STARTED = (RecorderState.RUNNING, RecorderState.ERROR)  # the recorder got somewhere
 
@@ -131,16 +132,23 @@ def test_settings_changes_restart_streams_live(qtbot, make_controller, tiny_chec
                     timeout=30000)
     assert controller.recorder.pipeline is pipeline
 
+    # What runs, and why, is on the page: automatic took bfloat16 on this CPU.
+    in_use = dialog.transcription.in_use
+    assert in_use.text().startswith("In use: cpu, bfloat16: needs ")
+    assert "(the fastest mode here that fits)" in in_use.text() and in_use.isVisible()
     model = controller.recorder.model
     dialog.transcription.precision.setCurrentIndex(
-        dialog.transcription.precision.findData("bfloat16"))
+        dialog.transcription.precision.findData("int8"))
     qtbot.waitUntil(lambda: controller.recorder.model not in (None, model), timeout=60000)
     wait_running(qtbot, controller)
-    assert controller.recorder.model.dtype == torch.bfloat16
+    assert controller.recorder.model.dtype == torch.bfloat16  # int8 weights, bf16 activations
+    assert any(isinstance(m, Int8Linear) for m in controller.recorder.model.net.modules())
+    assert in_use.text().startswith("In use: cpu, int8 weights, bfloat16 activations: ")
+    assert in_use.text().endswith("(chosen by you).")
 
     saved = isolated_dirs[1] / "settings.json"
     qtbot.waitUntil(lambda: saved.exists() and json.loads(saved.read_text())["precision"]
-                    == "bfloat16", timeout=5000)
+                    == "int8", timeout=5000)
     data = json.loads(saved.read_text())
     assert (data["delay_ms"], data["sources"]["mode"]) == (960, "both")
 
