@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 SERVICE = "voxcap"
 ENV_VAR = "VOXCAP_API_KEY"
 MISTRAL = "mistral"
+_warned: set[str] = set()  # keyring failures already logged in this process
 
 
 def account(engine: str, address: str = "") -> str:
@@ -33,7 +34,10 @@ def get_key(name: str) -> str | None:
     try:
         return keyring.get_password(SERVICE, name) or None
     except (KeyringError, RuntimeError) as exc:
-        log.warning("cannot read the keyring (%s); no key used", type(exc).__name__)
+        kind = type(exc).__name__
+        if kind not in _warned:  # said once: the settings read keys each time they open
+            _warned.add(kind)
+            log.warning("cannot read the keyring (%s); no key used", kind)
         return None
 
 

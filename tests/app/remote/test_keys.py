@@ -33,5 +33,8 @@ def test_a_keyring_that_fails_gives_no_key_and_logs_no_secret(monkeypatch, caplo
         raise KeyringLocked("locked")
 
     monkeypatch.setattr(keyring, "get_password", locked)
+    monkeypatch.setattr(remote_keys, "_warned", set())
     assert remote_keys.get_key("mistral") is None
     assert "cannot read the keyring (KeyringLocked)" in caplog.text
+    assert remote_keys.get_key("vllm:gpu-box:8000") is None  # the settings opened again
+    assert caplog.text.count("cannot read the keyring") == 1  # said once, not at every read
