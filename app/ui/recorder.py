@@ -43,12 +43,15 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
     be stored beside them once and mapped on later starts.
     """
     import engine  # torch and the model code load only when a model is wanted
-    from app.compute import choose, configure_threads, resolve
+    from app.compute import DTYPES, choose, configure_threads, resolve
 
+    precision = dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch.")
+    if precision in DTYPES:  # one this device cannot use (settings from a GPU machine) falls back
+        device, torch_dtype = resolve(device, precision)
+        precision = str(torch_dtype).removeprefix("torch.")
     device = resolve(device, "auto")[0]
     configure_threads(device)
-    choice = choose(device, dtype if isinstance(dtype, str) else str(dtype).removeprefix("torch."),
-                    path)
+    choice = choose(device, precision, path)
     log.info("speech model: %s", choice.reason)
     model = engine.load_model(path, device=choice.device, dtype=choice.dtype,
                               quantize=choice.quantize, source_sha256=_verified_sha256(path))

@@ -25,6 +25,13 @@ def test_int8_from_the_settings_loads_int8_weights(tiny_checkpoint):
     assert model.transcribe(torch.zeros(16000).numpy()).tokens  # it runs
 
 
+def test_a_precision_this_device_cannot_use_falls_back(tiny_checkpoint, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    model = load_model(tiny_checkpoint, "cuda", "float16")  # settings from a GPU machine
+    assert (model.device.type, model.dtype) == ("cpu", torch.bfloat16)
+    assert model.chosen_because.startswith("cpu, bfloat16: ")
+
+
 def test_a_precision_that_cannot_fit_is_refused_before_loading(tiny_checkpoint, monkeypatch):
     monkeypatch.setattr(compute, "free_memory", lambda device: 200_000_000)
     loaded = []
