@@ -48,6 +48,9 @@ class BackendStatus:
     message: str = ""  # why, for people, when not READY
 
 
+READY = BackendStatus(BackendState.READY)  # the status of a backend with nothing to report
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can do; the pipeline adapts to it rather than asking for more."""
@@ -78,7 +81,9 @@ class Backend(Protocol):
     """
 
     @property
-    def capabilities(self) -> Capabilities: ...
+    def capabilities(self) -> Capabilities:
+        """Fixed for the backend's life (a plain attribute will do)."""
+        ...
 
     @property
     def status(self) -> BackendStatus:
@@ -128,6 +133,7 @@ class Backend(Protocol):
 
 
 __all__ = [
+    "READY",
     "Backend",
     "BackendError",
     "BackendState",

@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.events import Piece
-from app.live.backend import (
-    BackendError,
-    BackendState,
-    BackendStatus,
-    Capabilities,
-    StreamId,
-    Taken,
-)
+from app.live.backend import READY, BackendError, Capabilities, StreamId, Taken
 from engine.errors import EngineError
 
 if TYPE_CHECKING:
@@ -30,6 +23,8 @@ if TYPE_CHECKING:
 class LocalBackend:
     """:class:`app.live.backend.Backend` over a loaded :class:`engine.Model`."""
 
+    status = READY  # a loaded model has nothing to wait for
+
     def __init__(self, model: Model) -> None:
         self.model = model
         self._group = model.group()
@@ -37,15 +32,7 @@ class LocalBackend:
         self._held: dict[StreamId, list] = {}  # pieces finish() returned, for the next take
         self._seen: dict[StreamId, int] = {}  # steps already reported by take
         self._ids = itertools.count(1)
-        self._capabilities = Capabilities(step_samples=model.parts.step_samples, batched=True)
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    @property
-    def status(self) -> BackendStatus:
-        return BackendStatus(BackendState.READY)
+        self.capabilities = Capabilities(step_samples=model.parts.step_samples, batched=True)
 
     def open(self, delay_ms: int) -> StreamId:
         stream_id = StreamId(next(self._ids))

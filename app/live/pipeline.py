@@ -29,7 +29,7 @@ from typing import Any
 
 from app.audio import EndOfStream, SourceError, SourceUnavailable, open_source
 from app.events import SAMPLE_RATE, AudioChunk, Gap, GapReason, SourceState, SourceStatus, TextEvent
-from app.live.backend import Backend, BackendError, BackendState, BackendStatus
+from app.live.backend import READY, Backend, BackendError, BackendState
 from app.live.lane import KEEP_AFTER_SKIP_S, Lane, SourceConfig
 from engine.delay import DEFAULT_DELAY_MS, check_delay
 
@@ -87,7 +87,7 @@ class LivePipeline:
         self._thread: threading.Thread | None = None
         self._paused = False
         self._last_status = 0.0
-        self._backend_status = BackendStatus(BackendState.READY)
+        self._backend_status = READY
         self._t0 = 0.0  # monotonic time of start(): sources added later begin there
         self._drain = True  # decode all waiting audio when stopping
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from app.live.backend import (
+    READY,
     BackendError,
     BackendState,
     BackendStatus,
@@ -43,7 +44,7 @@ class RemoteBackend:
                  wakeup: threading.Event | None = None, one_generation_per_session: bool = False,
                  finish_timeout_s: float = FINISH_TIMEOUT_S) -> None:
         self._session_for = session_for
-        self._capabilities = Capabilities(STEP_SAMPLES, fixed_delay_ms, False, step_timing)
+        self.capabilities = Capabilities(STEP_SAMPLES, fixed_delay_ms, False, step_timing)
         self._max_lag_s = max_lag_s
         self._wakeup = wakeup
         self._one_per_session = one_generation_per_session
@@ -52,21 +53,17 @@ class RemoteBackend:
         self._ids = itertools.count(1)
 
     @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    @property
     def status(self) -> BackendStatus:
         streams = list(self._streams.values())
         for state in _WORST_FIRST:
             for stream in streams:
                 if stream.state == state:
                     return BackendStatus(_STATES[state], stream.error)
-        return BackendStatus(BackendState.READY)
+        return READY
 
     def open(self, delay_ms: int) -> StreamId:
         check_delay(delay_ms)
-        delay = self._capabilities.fixed_delay_ms or delay_ms
+        delay = self.capabilities.fixed_delay_ms or delay_ms
         stream = RemoteStream(
             lambda: self._session_for(delay), delay_s=delay / 1000, max_lag_s=self._max_lag_s,
             wakeup=self._wakeup, new_session_per_generation=self._one_per_session,
@@ -89,7 +86,7 @@ class RemoteBackend:
         for stream in self._streams.values():
             if stream.state == "error":
                 raise BackendError(stream.error)
-            if self._capabilities.step_timing and not stream.finished:
+            if self.capabilities.step_timing and not stream.finished:
                 stream.wait_answered(ADVANCE_WAIT_S)
 
     def take(self, stream: StreamId) -> Taken:

@@ -9,9 +9,9 @@ import numpy as np
 
 from app.events import Piece
 from app.live.backend import (
+    READY,
     Backend,
     BackendError,
-    BackendState,
     BackendStatus,
     Capabilities,
     StreamId,
@@ -33,19 +33,14 @@ class _Scripted:
 class ScriptedBackend:
     """One step per ``step_samples`` pushed; after step number k it writes ``pieces_at[k]``."""
 
+    status = READY
+
     def __init__(self, pieces_at: dict[int, Piece] | None = None, step_samples: int = 1280):
         self.pieces_at = pieces_at or {}
-        self._capabilities = Capabilities(step_samples=step_samples)
+        self.capabilities = Capabilities(step_samples=step_samples)
         self._streams: dict[StreamId, _Scripted] = {}
         self._ids = itertools.count(1)
 
-    @property
-    def capabilities(self) -> Capabilities:
-        return self._capabilities
-
-    @property
-    def status(self) -> BackendStatus:
-        return BackendStatus(BackendState.READY)
 
     def open(self, delay_ms: int) -> StreamId:
         check_delay(delay_ms)
@@ -66,7 +61,7 @@ class ScriptedBackend:
             self._run(s)
 
     def _run(self, s: _Scripted, pad: bool = False) -> None:
-        step = self._capabilities.step_samples
+        step = self.capabilities.step_samples
         total = s.fed + s.waiting
         if pad:
             total = -(-total // step) * step
