@@ -36,16 +36,22 @@ def test_batched_streams_equal_each_alone(tiny_model):
     )
 
 
-def test_batched_step_really_batches(tiny_model, monkeypatch):
-    s1, _ = tiny_model.streams([480, 480])
+def decoder_batch_widths(model, monkeypatch) -> list[int]:
+    """A list that gets the batch size of every decoder call from now on."""
     widths = []
-    forward = tiny_model.net.decoder.forward
+    forward = model.net.decoder.forward
 
     def spy(tokens, *args, **kw):
         widths.append(tokens.shape[0])
         return forward(tokens, *args, **kw)
 
-    monkeypatch.setattr(tiny_model.net.decoder, "forward", spy)
+    monkeypatch.setattr(model.net.decoder, "forward", spy)
+    return widths
+
+
+def test_batched_step_really_batches(tiny_model, monkeypatch):
+    s1, _ = tiny_model.streams([480, 480])
+    widths = decoder_batch_widths(tiny_model, monkeypatch)
     audio = chirp(2.0, seed=3)
     for at in range(0, audio.size, 1280):
         s1.group.feed([audio[at : at + 1280], audio[at : at + 1280]])
@@ -143,14 +149,7 @@ def test_stream_opened_later_joins_the_batch_and_keeps_tokens(tiny_model, monkey
     first = group.open(480)
     for at in range(0, alone, 1280):
         first.feed(a[at : at + 1280])
-    widths = []
-    forward = tiny_model.net.decoder.forward
-
-    def spy(tokens, *args, **kw):
-        widths.append(tokens.shape[0])
-        return forward(tokens, *args, **kw)
-
-    monkeypatch.setattr(tiny_model.net.decoder, "forward", spy)
+    widths = decoder_batch_widths(tiny_model, monkeypatch)
     second = group.open(160)  # a source added mid-session
     for at in range(0, b.size, 1280):
         first.push(a[alone + at : alone + at + 1280])
