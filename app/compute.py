@@ -4,8 +4,9 @@ Shared by the settings dialog (to list only what works) and by anything that loa
 from the saved settings. Asking torch is cheap; nothing is allocated on a device.
 
 :func:`choose` sizes a choice against the memory free on its device before anything loads:
-"auto" takes the fastest mode that fits, and a choice that cannot fit is refused with the
-numbers, so a 16 GB laptop never starts a 22 GB float32 load that ends in swapping or a kill.
+"auto" takes the first mode of the device's automatic order (:data:`AUTO`) that fits, and a choice
+that cannot fit is refused with the numbers, so a laptop never starts a load that ends in
+swapping or a kill.
 """
 from __future__ import annotations
 
@@ -20,14 +21,29 @@ from engine.weights import DTYPES
 QUANTIZED = ("int8", "int4")  # weight-only modes; activations and caches stay in bfloat16
 GB = 1e9
 RUNTIME_BYTES = int(1.5 * GB)  # activations, torch's own buffers and the app beside the model
-# Automatic modes per device, fastest first. On the CPU a step reads every weight once, so the
-# fewer bytes per weight the faster it goes (benchmarks/bench_step.py, README "Arithmetic").
+# Automatic modes per device, the first that fits wins. On the CPU a step reads every weight
+# once, so the fewer bytes per weight the faster it goes (benchmarks/bench_step.py, README
+# "Arithmetic"). Where fbgemm holds float32's matrices as float16 (engine/packed.py), float32
+# reads bfloat16's bytes and runs twice as fast as bfloat16 (whose CPU product is bound by
+# arithmetic), at the reference's precision; it needs more memory only for its KV caches.
 # int4 is never automatic: its error is several times int8's.
 AUTO = {
     "cuda": ("bfloat16", "float16", "int8"),
     "mps": ("float16",),
     "cpu": ("bfloat16", "int8"),
 }
+AUTO_CPU_PACKED = ("float32", "bfloat16", "int8")
+
+
+def _cpu_packs() -> bool:
+    from engine.packed import packs_float32
+
+    return packs_float32(torch.device("cpu"), torch.float32)
+
+
+def auto_modes(device: str) -> tuple[str, ...]:
+    """The modes "auto" tries on ``device``, in order."""
+    return AUTO_CPU_PACKED if device == "cpu" and _cpu_packs() else AUTO[device]
 
 
 @dataclass(frozen=True)
@@ -62,9 +78,9 @@ def available_devices() -> list[DeviceChoice]:
         found.append(DeviceChoice("cuda", f"{torch.cuda.get_device_name(0)} (CUDA)", precisions))
     if torch.backends.mps.is_available():
         found.append(DeviceChoice("mps", "Apple GPU (Metal)", ("float16", "float32")))
-    # bfloat16 first: half the memory of float32 and, with the contiguous encoder rows and
-    # indexed cache writes, not slower on the CPU (README "Arithmetic").
-    found.append(DeviceChoice("cpu", "Processor (CPU, slow)", ("bfloat16", "float32")))
+    # The automatic order (see AUTO): float32 first where its matrices are packed as float16.
+    found.append(DeviceChoice("cpu", "Processor (CPU, slow)",
+                              ("float32", "bfloat16") if _cpu_packs() else ("bfloat16", "float32")))
     return found
 
 
@@ -120,14 +136,14 @@ def choose(device: str, precision: str, folder: Path, streams: int = 2,
     if precision != "auto" and precision not in DTYPES and precision not in QUANTIZED:
         raise ValueError(f"unknown precision {precision!r}: use auto, {', '.join(DTYPES)}, "
                          f"{' or '.join(QUANTIZED)}")
-    modes = AUTO[name] if precision == "auto" else (precision,)
+    modes = auto_modes(name) if precision == "auto" else (precision,)
     config = ModelConfig.from_params(folder / "params.json")
     free = free_memory(name) if free is None else free
     sized = []
     for mode in modes:
         quantize = mode if mode in QUANTIZED else None
         dtype = torch.bfloat16 if quantize else DTYPES[mode]
-        weights, caches = memory_needed(config, dtype, quantize, streams)
+        weights, caches = memory_needed(config, dtype, quantize, streams, name)
         need = weights + caches + RUNTIME_BYTES
         sized.append((mode, need))
         if free is None or need <= free:
@@ -140,8 +156,8 @@ def _reason(device: str, mode: str, need: int, free: int | None, auto: bool,
             skipped: list[tuple[str, int]]) -> str:
     room = f"needs {need / GB:.1f} GB" + (f" of the {free / GB:.1f} GB free" if free else "")
     why = "chosen by you" if not auto else (
-        "the fastest mode here that fits" if not skipped else
-        "the fastest that fits; " + ", ".join(f"{m} needs {n / GB:.1f} GB" for m, n in skipped))
+        "the best mode here that fits" if not skipped else
+        "the best that fits; " + ", ".join(f"{m} needs {n / GB:.1f} GB" for m, n in skipped))
     return f"{device}, {_words(mode)}: {room} ({why})."
 
 

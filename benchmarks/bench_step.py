@@ -80,23 +80,31 @@ def read_bandwidth(threads: int, mib: int = 512) -> float:
     return x.nbytes / best
 
 
-def weight_bytes(folder: Path, mode: str) -> int:
+def weight_bytes(folder: Path, mode: str, device: str = "cpu", engine: bool = True) -> int:
     """Bytes of weights one step reads in ``mode``: every parameter once (the token embedding
-    is the LM head, so it is read whole)."""
+    is the LM head, so it is read whole). The engine's float32 on a CPU reads its matrices as
+    packed float16 (engine/packed.py; ``engine=False``: as a float32 model reads them)."""
     from engine.config import ModelConfig
+    from engine.packed import HalfPackedEmbedding, half_packed_modules, packs_float32
     from engine.quant import quantized_modules
     from engine.weights import VoxtralNet
 
     dtype, quantize = MODES[mode]
+    pack = engine and not quantize and packs_float32(torch.device(device), getattr(torch, dtype))
     with torch.device("meta"):
         net = VoxtralNet(ModelConfig.from_params(folder / "params.json")).to(getattr(torch, dtype))
         if quantize:
             quantized_modules(net, quantize)
+        elif pack:
+            half_packed_modules(net)
     total = 0
     for p in net.parameters():
         size = p.element_size() if p.dtype not in (torch.float32, torch.bfloat16) else \
             torch.empty((), dtype=getattr(torch, dtype)).element_size()
         total += p.numel() * size
+    for m in net.modules():
+        if hasattr(m, "planned_bytes"):  # a step reads the embedding's packed head, not its table
+            total += m.planned_bytes() // (2 if isinstance(m, HalfPackedEmbedding) else 1)
     return total
 
 
@@ -326,20 +334,20 @@ def report(args, folder: Path) -> None:
     bandwidth = read_bandwidth(args.threads) if args.device == "cpu" else None
     results = []
     for mode in modes:
-        floor = weight_bytes(folder, mode) / bandwidth if bandwidth else None
+        floor = weight_bytes(folder, mode, args.device) / bandwidth if bandwidth else None
         for batch in (1, 2) if args.batch2 else (1,):
             r = side_in_process(args, f"engine:{mode}", batch)
             if r:
                 results.append((f"engine {mode} batch {batch}", r, floor, mode))
     for mode in peers:
-        floor = weight_bytes(folder, mode) / bandwidth if bandwidth else None
+        floor = weight_bytes(folder, mode, engine=False) / bandwidth if bandwidth else None
         r = side_in_process(args, f"transformers:{mode}", 1)
         if r:
             results.append((f"transformers {mode}", r, floor, mode))
     if args.voxtral_c:
         r = voxtral_c_side(args.voxtral_c, folder, args.seconds, args.threads)
         if r:
-            results.append(("voxtral.c bf16", r, weight_bytes(folder, "bf16") / bandwidth
+            results.append(("voxtral.c bf16", r, weight_bytes(folder, "bf16", engine=False) / bandwidth
                             if bandwidth else None, "bf16"))
     where = torch.cuda.get_device_name(0) if args.device == "cuda" else "CPU"
     print(f"\nshape {args.shape}, {where}, {args.threads} thread(s), {args.seconds:.0f} s audio")

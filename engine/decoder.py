@@ -26,7 +26,6 @@ from engine.layers import (
     rope_inv_freq,
     rope_tables,
 )
-from engine.quant import Int8Embedding
 
 
 class DecoderLayer(nn.Module):
@@ -100,4 +99,5 @@ class TextDecoder(nn.Module):
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """Tied LM head: (B, T, dim) -> (B, T, vocab)."""
         emb = self.tok_embeddings
-        return emb.logits(h) if isinstance(emb, Int8Embedding) else few_rows_linear(h, emb.weight)
+        # the quantised and packed embeddings bring their own product
+        return emb.logits(h) if hasattr(emb, "logits") else few_rows_linear(h, emb.weight)

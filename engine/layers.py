@@ -112,6 +112,13 @@ class Attention(nn.Module):
         self.wk = Linear(dim, n_kv_heads * head_dim, bias=False)
         self.wv = Linear(dim, n_kv_heads * head_dim, bias=bias)
         self.wo = Linear(n_heads * head_dim, dim, bias=bias)
+        self.qkv: nn.Module | None = None  # q, k and v as one product (engine/packed.py)
+
+    def project(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v of contiguous rows (B, T, dim): (B, T, H*hd), (B, T, Hkv*hd) twice."""
+        if self.qkv is not None:
+            return self.qkv(rows).split(self.qkv.sizes, dim=-1)
+        return unfused_linear(self.wq, rows), self.wk(rows), unfused_linear(self.wv, rows)
 
     def forward(
         self,
@@ -122,9 +129,10 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         B, T, _ = x.shape
         rows = x.contiguous()  # see contiguous_rows
-        q = unfused_linear(self.wq, rows).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)
-        k = self.wk(rows).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, hd)
-        v = unfused_linear(self.wv, rows).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k, v = self.project(rows)
+        q = q.view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
+        k = k.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, hd)
+        v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         keys, values, mask = cache.attend_to(layer, k, v)  # (B, Hkv, S, hd), mask (B, 1, T, S)
         o = grouped_attention(q, keys, values, mask)  # (B, H, T, hd)
@@ -158,7 +166,11 @@ class FeedForward(nn.Module):
         self.w1 = Linear(dim, hidden, bias=False)
         self.w3 = Linear(dim, hidden, bias=False)
         self.w2 = Linear(hidden, dim, bias=bias)
+        self.gate_up: nn.Module | None = None  # w1 and w3 as one product (engine/packed.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous()  # see contiguous_rows
+        if self.gate_up is not None:
+            gate, up = self.gate_up(x).split(self.gate_up.sizes, dim=-1)
+            return self.w2(F.silu(gate) * up)
         return self.w2(F.silu(self.w1(x)) * self.w3(x))

@@ -11,7 +11,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Self
 
 import torch
 from safetensors import safe_open
@@ -22,6 +26,7 @@ from engine.config import ModelConfig
 from engine.decoder import TextDecoder
 from engine.encoder import Adapter, AudioEncoder
 from engine.errors import CheckpointError, DeviceError
+from engine.packed import half_packed_modules, packs_float32
 from engine.quant import quantize_groups, quantize_rows, quantized_modules
 from engine.tokenizer import Tokenizer
 
@@ -67,23 +72,33 @@ class VoxtralNet(nn.Module):
 
 
 def memory_needed(
-    config: ModelConfig, dtype: torch.dtype, quantize: str | None = None, streams: int = 2
+    config: ModelConfig,
+    dtype: torch.dtype,
+    quantize: str | None = None,
+    streams: int = 2,
+    device: str | torch.device = "cpu",
 ) -> tuple[int, int]:
-    """Bytes a loaded model takes: (weights, KV caches of ``streams`` live streams).
+    """Bytes a loaded model takes on ``device``: (weights, KV caches of ``streams`` live streams).
 
     Counted from the modules built on meta, so it holds for any checkpoint's params.json; the
-    caches are in ``dtype`` (int8/int4 modes keep them there too).
+    caches are in ``dtype`` (int8/int4 modes keep them there too). float32 on a CPU with
+    fbgemm counts its matrices as packed float16 (engine/packed.py), as the real checkpoint
+    loads them.
     """
+    pack = not quantize and packs_float32(torch.device(device), dtype)
     with torch.device("meta"):
         net = VoxtralNet(config).to(dtype)
         if quantize:
             quantized_modules(net, quantize)
+        elif pack:
+            half_packed_modules(net)
     size = torch.empty((), dtype=dtype).element_size()
     # Floating parameters (norms, biases, scales) load in the model dtype; int8/uint8 as they are.
     weights = sum(
         p.numel() * (size if p.dtype.is_floating_point else p.element_size())
         for p in net.parameters()
     )
+    weights += sum(m.planned_bytes() for m in net.modules() if hasattr(m, "planned_bytes"))
     per_stream = 0
     for tower, slack in ((config.encoder, config.downsample - 1), (config.decoder, 0)):
         slots = tower.window + slack
@@ -134,13 +149,16 @@ def load_weights(
     device: torch.device,
     dtype: torch.dtype,
     quant: dict[str, int | None] | None = None,
+    packs: dict[str, tuple[nn.Module, int]] | None = None,
 ) -> None:
     """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape.
 
     Weights named in ``quant`` (see :func:`engine.quant.quantized_modules`) are quantised one
-    tensor at a time as they arrive, so the full-precision model never exists in memory at once.
+    tensor at a time as they arrive, so the full-precision model never exists in memory at once;
+    so are those of the module paths in ``packs`` (:func:`engine.packed.half_packed_modules`),
+    handed to their packed twin in the file's dtype.
     """
-    quant = quant or {}
+    quant, packs = quant or {}, packs or {}
     scales = {n[: -len("weight")] + "scale" for n in quant}
     heads = _rope_heads(net)
     expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
@@ -148,6 +166,10 @@ def load_weights(
         if group:  # packed int4 rows hold two weights per byte; the file has one per element
             module = net.get_submodule(name[: -len(".weight")])
             expected[name] = torch.Size((module.out_features, module.in_features))
+    for owner, (twin, part) in packs.items():
+        for leaf, shape in twin.expected(part).items():
+            expected[f"{owner}.{leaf}"] = shape
+    taken: set[str] = set()
     if not path.is_file():
         raise CheckpointError(
             f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
@@ -160,7 +182,7 @@ def load_weights(
             f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
         ) from None
     state: dict[str, torch.Tensor] = {}
-    with handle as f:
+    with handle as f, _Jobs(torch.get_num_threads()) as packing:
         for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
             if name is None or name not in expected:
@@ -177,15 +199,46 @@ def load_weights(
             tensor = _rotate_half_rows(name, _read(f, key, path).to(device=device), heads)
             if name in quant:
                 state.update(_quantized(name, tensor, quant[name], dtype))
+            elif name.rpartition(".")[0] in packs:
+                owner, _, leaf = name.rpartition(".")
+                twin, part = packs[owner]
+                packing.run(twin.take(part, leaf, tensor))
+                taken.add(name)
             else:
                 state[name] = tensor.to(dtype)
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(set(expected) - set(state) - taken)
     if missing:
         raise CheckpointError(
             f"{path} lacks {len(missing)} tensor(s), e.g. {missing[0]!r}. "
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+class _Jobs:
+    """Runs packing jobs on ``workers`` threads while the file is read, at most two per worker
+    waiting (each holds its tensors until done); leaving the block waits for all of them."""
+
+    def __init__(self, workers: int) -> None:
+        self.limit = 2 * max(1, workers)
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxcap-pack")
+        self.pending: deque[Future] = deque()
+
+    def run(self, job: Callable[[], None] | None) -> None:
+        if job is not None:
+            self.pending.append(self.pool.submit(job))
+        while len(self.pending) > self.limit:
+            self.pending.popleft().result()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, failed, *exc) -> None:
+        try:
+            while self.pending and not failed:  # after a failure, its error is the one to raise
+                self.pending.popleft().result()
+        finally:
+            self.pool.shutdown(cancel_futures=True)
 
 
 def _quantized(name: str, w: torch.Tensor, group: int | None, dtype: torch.dtype):
@@ -306,12 +359,14 @@ def build(
             f"{path / 'tekken.json'} has {tokenizer.vocab_size} tokens but the model only "
             f"{config.vocab_size}: the tokenizer belongs to another model."
         )
+    pack = not quantize and packs_float32(dev, dt)
     with torch.device("meta"):
         net = VoxtralNet(config)
         quant = quantized_modules(net, quantize) if quantize else {}
+        packs = half_packed_modules(net) if pack else {}
     stored = quantized_path(path, quantize) if quantize and source_sha256 else None
     if stored is None or not load_stored(net, stored, dev, dt, quantize, source_sha256):
-        load_weights(net, path / WEIGHTS, dev, dt, quant)
+        load_weights(net, path / WEIGHTS, dev, dt, quant, packs)
         if stored is not None:
             store(net, stored, quantize, source_sha256)
     rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64

@@ -70,7 +70,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--dtype", default=None,
-                   help="float32, bfloat16, float16, int8 or int4 (default: the fastest that fits)")
+                   help="float32, bfloat16, float16, int8 or int4 (default: the best that fits)")
 
 
 def load_engine(args: argparse.Namespace):

@@ -37,7 +37,7 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
     both; "int8" for int8 weights).
 
     The choice is sized against the memory free on the device before anything loads
-    (:func:`app.compute.choose`): "auto" takes the fastest mode that fits, and a choice that
+    (:func:`app.compute.choose`): "auto" takes the best mode that fits, and a choice that
     cannot fit raises NotEnoughMemory with the numbers. The reason for the choice is logged and
     kept as the model's ``chosen_because``. The managed model's verified weights let int8 weights
     be stored beside them once and mapped on later starts.

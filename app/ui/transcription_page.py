@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # app.compute imports torch, which the GUI loads only with th
     from app.compute import DeviceChoice
 
 PRECISION_WORDS = {
-    "float32": "Full (float32, twice the memory)",
+    "float32": "Full (float32, the most memory)",
     "bfloat16": "Half (bfloat16)",
     "float16": "Half (float16)",
     "int8": "Compact (int8 weights: half of bfloat16's memory, slightly less accurate)",

@@ -19,6 +19,7 @@ from app.transcript import list_sessions
 from app.ui.controller import AppController
 from app.ui.main import run_app
 from app.ui.recorder import RecorderState
+from engine.packed import half_gemm_ok
 from engine.quant import Int8Linear
 
 STARTED = (RecorderState.RUNNING, RecorderState.ERROR)  # the recorder got somewhere
@@ -132,10 +133,11 @@ def test_settings_changes_restart_streams_live(qtbot, make_controller, tiny_chec
                     timeout=30000)
     assert controller.recorder.pipeline is pipeline
 
-    # What runs, and why, is on the page: automatic took bfloat16 on this CPU.
+    # What runs, and why, is on the page: automatic took float32 (bfloat16 without fbgemm).
     in_use = dialog.transcription.in_use
-    assert in_use.text().startswith("In use: cpu, bfloat16: needs ")
-    assert "(the fastest mode here that fits)" in in_use.text() and in_use.isVisible()
+    best = "float32" if half_gemm_ok() else "bfloat16"
+    assert in_use.text().startswith(f"In use: cpu, {best}: needs ")
+    assert "(the best mode here that fits)" in in_use.text() and in_use.isVisible()
     model = controller.recorder.model
     dialog.transcription.precision.setCurrentIndex(
         dialog.transcription.precision.findData("int8"))

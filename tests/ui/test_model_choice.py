@@ -8,14 +8,16 @@ import torch
 from app import compute
 from app.compute import NotEnoughMemory
 from app.ui.recorder import load_model
+from engine.packed import half_gemm_ok
 from engine.quant import Int8Linear
 
 
 def test_automatic_on_a_cpu_says_what_it_chose_and_why(tiny_checkpoint):
     model = load_model(tiny_checkpoint, "auto", "auto")
-    assert model.dtype == torch.bfloat16
-    assert model.chosen_because.startswith("cpu, bfloat16: needs ")
-    assert "the fastest mode here that fits" in model.chosen_because
+    best = torch.float32 if half_gemm_ok() else torch.bfloat16  # see app/compute.py AUTO
+    assert model.dtype == best
+    assert model.chosen_because.startswith(f"cpu, {str(best)[6:]}: needs ")
+    assert "the best mode here that fits" in model.chosen_because
 
 
 def test_int8_from_the_settings_loads_int8_weights(tiny_checkpoint):
@@ -28,8 +30,9 @@ def test_int8_from_the_settings_loads_int8_weights(tiny_checkpoint):
 def test_a_precision_this_device_cannot_use_falls_back(tiny_checkpoint, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     model = load_model(tiny_checkpoint, "cuda", "float16")  # settings from a GPU machine
-    assert (model.device.type, model.dtype) == ("cpu", torch.bfloat16)
-    assert model.chosen_because.startswith("cpu, bfloat16: ")
+    best = torch.float32 if half_gemm_ok() else torch.bfloat16
+    assert (model.device.type, model.dtype) == ("cpu", best)
+    assert model.chosen_because.startswith(f"cpu, {str(best)[6:]}: ")
 
 
 def test_a_precision_that_cannot_fit_is_refused_before_loading(tiny_checkpoint, monkeypatch):

@@ -9,6 +9,7 @@ from app.audio import DeviceInfo, Inventory
 from app.compute import available_devices
 from app.settings import Settings
 from app.ui.settings_dialog import SettingsDialog
+from engine.packed import half_gemm_ok
 
 INVENTORY = Inventory(
     [DeviceInfo("mic", "mic:alsa_input.usb-headset", "USB Headset", False),
@@ -59,9 +60,11 @@ def test_devices_come_from_this_machine_and_precisions_follow_the_device(qtbot, 
     new = changes(qtbot, d, lambda: page.device.setCurrentIndex(names.index("cpu")))
     assert new.device == "cpu"
     precisions = [page.precision.itemData(i) for i in range(page.precision.count())]
-    assert precisions == ["auto", "bfloat16", "float32", "int8"]  # fastest on a CPU first
+    # the automatic order first: float32 where fbgemm packs it (engine/packed.py)
+    best = ["float32", "bfloat16"] if half_gemm_ok() else ["bfloat16", "float32"]
+    assert precisions == ["auto", *best, "int8"]
     new = changes(qtbot, d, lambda: page.precision.setCurrentIndex(2))
-    assert (new.device, new.precision) == ("cpu", "float32")
+    assert (new.device, new.precision) == ("cpu", best[1])
 
 
 def test_sources_page_lists_devices_and_enables_what_the_mode_uses(qtbot, dialog):
