@@ -182,7 +182,7 @@ def load_weights(
             f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
         ) from None
     state: dict[str, torch.Tensor] = {}
-    with handle as f, _Jobs(torch.get_num_threads()) as packing:
+    with handle as f, _Jobs(os.cpu_count() or 1) as packing:
         for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
             if name is None or name not in expected:
@@ -217,7 +217,8 @@ def load_weights(
 
 class _Jobs:
     """Runs packing jobs on ``workers`` threads while the file is read, at most two per worker
-    waiting (each holds its tensors until done); leaving the block waits for all of them."""
+    waiting (each holds its tensors until done); leaving the block waits for all of them.
+    Loading uses every core, whatever torch's thread count: nothing else runs meanwhile."""
 
     def __init__(self, workers: int) -> None:
         self.limit = 2 * max(1, workers)
