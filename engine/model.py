@@ -11,7 +11,7 @@ chunking of the audio gives the same tokens.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,15 +138,19 @@ def load_model(
     quantize: str | None = None,
     cuda_graphs: bool = True,
     source_sha256: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Model:
     """Load the checkpoint folder ``path`` onto ``device`` in ``dtype``.
 
     ``quantize="int8"`` stores every weight matrix as int8 with per-output-channel scales;
     ``"int4"`` (CPU only) in groups of 4-bit weights. Given ``source_sha256``, the verified
     sha256 of the folder's weights, the quantised weights are stored beside them once and mapped
-    on later loads. ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device. Raises
+    on later loads. ``cuda_graphs`` replays the steady step from CUDA graphs on a CUDA device.
+    ``progress`` is called on the loading thread with the fraction of the weights loaded (0 to 1,
+    at most once per percent; float32 on a CPU packs them, which takes a while). Raises
     CheckpointError for a missing or damaged file, DeviceError for a device or dtype not usable
     here, ValueError for an unknown ``quantize``.
     """
     path = Path(path)
-    return Model(load_parts(path, device, dtype, quantize, cuda_graphs, source_sha256), path)
+    return Model(load_parts(path, device, dtype, quantize, cuda_graphs, source_sha256, progress),
+                 path)

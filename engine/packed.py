@@ -11,7 +11,8 @@ weights packed once by ``linear_prepack_fp16``) widens with F16C and accumulates
 What it buys on an AVX2 CPU (2 threads, 9216 x 3072 matrices larger than the cache): one row in
 2.4 ms against 5.8 for torch's float32 product and 3.1 for its bfloat16 one; 4 rows in 2.7 ms
 against 26 and 11.5. The step reads half the bytes of float32, and the encoder's 4 rows cost
-about what one does. The model needs half the memory of float32: the bfloat16 mode's.
+about what one does. Its weights take half of float32's memory, about bfloat16's (the KV caches
+stay float32, the mode's precision).
 
 Where fbgemm is missing (ARM builds of torch) or a matrix holds a value float16 cannot (above
 65 504, or a float32 checkpoint whose weights are not float16 values), that matrix stays a plain

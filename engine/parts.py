@@ -7,6 +7,7 @@ so the loop code imports the model code and not the other way round.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def load_parts(
     quantize: str | None = None,
     cuda_graphs: bool = True,
     source_sha256: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Parts:
     """Read the checkpoint folder ``path``; errors as :func:`engine.weights.build` raises them."""
-    config, tokenizer, net, dev, dt = build(path, device, dtype, quantize, source_sha256)
+    config, tokenizer, net, dev, dt = build(path, device, dtype, quantize, source_sha256, progress)
     return Parts(config, tokenizer, net, dev, dt, LogMel(config.audio, dev), cuda_graphs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import os
 from collections import deque
 from collections.abc import Callable
@@ -150,13 +151,15 @@ def load_weights(
     dtype: torch.dtype,
     quant: dict[str, int | None] | None = None,
     packs: dict[str, tuple[nn.Module, int]] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> None:
     """Fill ``net`` (built on meta) from the safetensors file, checking every name and shape.
 
     Weights named in ``quant`` (see :func:`engine.quant.quantized_modules`) are quantised one
     tensor at a time as they arrive, so the full-precision model never exists in memory at once;
     so are those of the module paths in ``packs`` (:func:`engine.packed.half_packed_modules`),
-    handed to their packed twin in the file's dtype.
+    handed to their packed twin in the file's dtype. ``progress`` gets the fraction of the
+    file's weights taken (see :func:`engine.model.load_model`).
     """
     quant, packs = quant or {}, packs or {}
     scales = {n[: -len("weight")] + "scale" for n in quant}
@@ -183,6 +186,7 @@ def load_weights(
         ) from None
     state: dict[str, torch.Tensor] = {}
     with handle as f, _Jobs(os.cpu_count() or 1) as packing:
+        report = _Progress(f, progress)
         for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
             if name is None or name not in expected:
@@ -206,6 +210,7 @@ def load_weights(
                 taken.add(name)
             else:
                 state[name] = tensor.to(dtype)
+            report.took(key)
     missing = sorted(set(expected) - set(state) - taken)
     if missing:
         raise CheckpointError(
@@ -213,6 +218,26 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+class _Progress:
+    """Reports the fraction of a file's weights read, at most once per percent and below 100%
+    until loading ends (the last packing jobs may still run)."""
+
+    def __init__(self, f, progress: Callable[[float], None] | None) -> None:
+        self.progress, self.shown = progress, -1
+        keys = f.keys() if progress else []
+        self.sizes = {k: math.prod(f.get_slice(k).get_shape()) for k in keys}
+        self.total, self.done = max(1, sum(self.sizes.values())), 0
+
+    def took(self, key: str) -> None:
+        if self.progress is None:
+            return
+        self.done += self.sizes[key]
+        percent = min(99, 100 * self.done // self.total)
+        if percent > self.shown:
+            self.shown = percent
+            self.progress(percent / 100)
 
 
 class _Jobs:
@@ -333,6 +358,7 @@ def build(
     dtype: str | torch.dtype,
     quantize: str | None = None,
     source_sha256: str | None = None,
+    progress: Callable[[float], None] | None = None,
 ):
     """Config, tokenizer and loaded modules of the checkpoint folder ``path``.
 
@@ -367,9 +393,11 @@ def build(
         packs = half_packed_modules(net) if pack else {}
     stored = quantized_path(path, quantize) if quantize and source_sha256 else None
     if stored is None or not load_stored(net, stored, dev, dt, quantize, source_sha256):
-        load_weights(net, path / WEIGHTS, dev, dt, quant, packs)
+        load_weights(net, path / WEIGHTS, dev, dt, quant, packs, progress)
         if stored is not None:
             store(net, stored, quantize, source_sha256)
+    if progress is not None:
+        progress(1.0)
     rope_device = dev if dev.type != "mps" else torch.device("cpu")  # MPS has no float64
     for tower in (net.encoder, net.decoder):
         tower.inv_freq = tower.inv_freq.to(rope_device)

@@ -32,9 +32,11 @@ from app.ui.bridge import PipelineBridge, Worker
 log = logging.getLogger(__name__)
 
 
-def load_model(path: Path, device: str, dtype: Any) -> Any:
+def load_model(path: Path, device: str, dtype: Any,
+               progress: Callable[[float], None] | None = None) -> Any:
     """The model on ``device`` in precision ``dtype``: the settings' choices ("auto" allowed in
-    both; "int8" for int8 weights).
+    both; "int8" for int8 weights). ``progress`` gets the fraction loaded (see
+    :func:`engine.load_model`).
 
     The choice is sized against the memory free on the device before anything loads
     (:func:`app.compute.choose`): "auto" takes the best mode that fits, and a choice that
@@ -54,7 +56,8 @@ def load_model(path: Path, device: str, dtype: Any) -> Any:
     choice = choose(device, precision, path)
     log.info("speech model: %s", choice.reason)
     model = engine.load_model(path, device=choice.device, dtype=choice.dtype,
-                              quantize=choice.quantize, source_sha256=_verified_sha256(path))
+                              quantize=choice.quantize, source_sha256=_verified_sha256(path),
+                              progress=progress)
     model.chosen_because = choice.reason
     return model
 
@@ -139,7 +142,7 @@ class Recorder(QObject):
         def job() -> Any:
             if old is not None:
                 old.stop()
-            return self._load(path, device=device, dtype=dtype)
+            return self._load(path, device=device, dtype=dtype, progress=self._loading)
 
         self.control.submit(job, on_done=self._loaded,
                             on_error=lambda m: self._fail(f"The speech model could not be "
@@ -161,6 +164,12 @@ class Recorder(QObject):
         self.control.submit(job, on_done=self._loaded,
                             on_error=lambda m: self._fail(f"The speech engine at {where} "
                                                           f"cannot be used: {m}"))
+
+    def _loading(self, fraction: float) -> None:
+        """From the loading thread: the share of the model loaded, in the notice."""
+        if self.state == RecorderState.LOADING:
+            self.state_changed.emit(RecorderState.LOADING,
+                                    f"Loading the speech model… {round(100 * fraction)}%")
 
     def _loaded(self, model: Any) -> None:
         self.model = model

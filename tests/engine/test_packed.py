@@ -126,3 +126,11 @@ def test_memory_counts_packed_float32_as_bfloat16_weights(tmp_path, monkeypatch)
     assert bf16 + vocab_table < packed_fp32 < 1.01 * (bf16 + vocab_table)
     assert packed_fp32 < 0.6 * plain_fp32
     assert caches32 == 2 * caches16  # float32 caches: the mode's precision
+
+
+def test_loading_reports_its_progress(bf16_file):
+    seen: list[float] = []
+    engine.load_model(bf16_file, progress=seen.append)
+    assert seen[-1] == 1.0 and len(seen) >= 10  # a tiny file still moves in many steps
+    assert seen == sorted(seen) and len(set(seen)) == len(seen) and len(seen) <= 101
+    assert all(f < 1.0 for f in seen[:-1])  # 100% only once every packing job is done

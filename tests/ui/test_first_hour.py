@@ -43,7 +43,8 @@ def test_the_window_shows_loading_before_the_model_has_loaded(qtbot, controller_
     release = threading.Event()
     loading = threading.Event()
 
-    def slow_load(path: Path, device: str, dtype: str) -> None:
+    def slow_load(path: Path, device: str, dtype: str, progress=None) -> None:
+        progress(0.42)
         loading.set()
         release.wait(60)
         raise OSError("stopped by the test")
@@ -53,6 +54,8 @@ def test_the_window_shows_loading_before_the_model_has_loaded(qtbot, controller_
     qtbot.waitUntil(loading.is_set, timeout=10000)
     assert controller.overlay.isVisible()
     assert controller.overlay._notice.startswith("Loading the speech model")
+    qtbot.waitUntil(lambda: controller.overlay._notice == "Loading the speech model… 42%",
+                    timeout=10000)
     assert not controller.actions.record.isEnabled()
     assert "loading" in controller.actions.record.toolTip()
     release.set()
