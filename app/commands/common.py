@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -95,13 +95,28 @@ def load_engine(args: argparse.Namespace):
         choice = choose(device, args.dtype or "auto", folder)
         print(f"voxcap: {choice.reason}", file=sys.stderr)
         return engine.load_model(folder, device=device, dtype=choice.dtype,
-                                 quantize=choice.quantize, source_sha256=_verified(args))
+                                 quantize=choice.quantize, source_sha256=_verified(args),
+                                 progress=loading_progress(sys.stderr))
     except NotEnoughMemory as err:
         return fail(str(err), 1)
     except ValueError as err:
         return fail(str(err), 2)
     except engine.EngineError as err:
         return fail(str(err), 2 if args.model else 1, command)
+
+
+def loading_progress(stream: TextIO) -> Callable[[float], None] | None:
+    """On a terminal, a line that counts the model's loading up to 100% (float32 on a CPU
+    takes a while to pack); None elsewhere, so logs and pipes get no carriage returns."""
+    if not stream.isatty():
+        return None
+
+    def show(fraction: float) -> None:
+        end = "\n" if fraction >= 1 else ""
+        print(f"\rvoxcap: loading the speech model… {round(100 * fraction)}%", end=end,
+              file=stream, flush=True)
+
+    return show
 
 
 def _verified(args: argparse.Namespace) -> str | None:

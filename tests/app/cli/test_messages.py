@@ -69,3 +69,35 @@ def test_model_status_help_matches_what_it_shows_offline(capsys):
     assert main(["model", "status"]) == 0
     shown = capsys.readouterr().out
     assert "State:" in shown and "Hub" not in shown
+
+
+def test_loading_counts_up_on_a_terminal_and_stays_out_of_pipes(tiny, wav, tmp_path):
+    import os
+    import pty
+
+    cmd = [sys.executable, "-m", "app.cli", "transcribe", str(wav), "--model", str(tiny)]
+    env = {**os.environ, "VOXCAP_DATA_DIR": str(tmp_path / "d"),
+           "VOXCAP_CONFIG_DIR": str(tmp_path / "c")}
+    piped = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO, env=env,
+                           timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert "loading" not in piped.stderr and "\r" not in piped.stderr
+
+    leader, follower = pty.openpty()
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=follower, cwd=REPO,
+                          env=env) as proc:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(120) == 0
+    os.close(leader)
+    text = seen.decode()
+    assert "\rvoxcap: loading the speech model… 100%" in text
+    assert text.count("loading the speech model") >= 2  # it counted up, one line rewritten
