@@ -9,6 +9,7 @@ permuted from Mistral's interleaved RoPE pairs to the rotate-half layout (spec s
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import math
 import os
@@ -185,7 +186,7 @@ def load_weights(
             f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
         ) from None
     state: dict[str, torch.Tensor] = {}
-    with handle as f, _Jobs(os.cpu_count() or 1) as packing:
+    with handle as f, _Jobs(os.cpu_count() or 1) as packing, _Copies(path, bool(packs)) as copies:
         report = _Progress(f, progress)
         for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
@@ -200,13 +201,15 @@ def load_weights(
                     f"{path}: tensor {key!r} has shape {list(shape)} but params.json implies "
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
-            tensor = _rotate_half_rows(name, _read(f, key, path).to(device=device), heads)
+            owner = name.rpartition(".")[0]
+            read = copies.read(key) if owner in packs else None
+            read = _read(f, key, path) if read is None else read
+            tensor = _rotate_half_rows(name, read.to(device=device), heads)
             if name in quant:
                 state.update(_quantized(name, tensor, quant[name], dtype))
-            elif name.rpartition(".")[0] in packs:
-                owner, _, leaf = name.rpartition(".")
+            elif owner in packs:
                 twin, part = packs[owner]
-                packing.run(twin.take(part, leaf, tensor))
+                packing.run(twin.take(part, name.rpartition(".")[2], tensor))
                 taken.add(name)
             else:
                 state[name] = tensor.to(dtype)
@@ -218,6 +221,47 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+_FILE_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32}
+
+
+class _Copies:
+    """Reads tensors of a safetensors file into memory of their own instead of mapping them.
+
+    For tensors consumed as they load (packed, then dropped): their memory is freed once they
+    are, whereas pages of a mapped file stay counted in the process's resident memory until the
+    whole file is unmapped (8.9 GB for the real checkpoint). The layout read here is the one
+    ``safe_open`` has already checked: an 8-byte little-endian header length, a JSON header
+    giving each tensor's dtype, shape and byte range, then the data.
+    """
+
+    def __init__(self, path: Path, wanted: bool) -> None:
+        self.file = open(path, "rb") if wanted else None  # noqa: SIM115 - closed by __exit__
+        if self.file is not None:
+            size = int.from_bytes(self.file.read(8), "little")
+            self.header = json.loads(self.file.read(size))
+            self.base = 8 + size
+
+    def read(self, key: str) -> torch.Tensor | None:
+        """The tensor ``key``, or None for a dtype read only through the mapping."""
+        entry = self.header[key]
+        if entry["dtype"] not in _FILE_DTYPES:
+            return None
+        start, end = entry["data_offsets"]
+        data = torch.empty(end - start, dtype=torch.uint8)
+        self.file.seek(self.base + start)
+        if self.file.readinto(data.numpy()) != end - start:
+            raise CheckpointError(f"{self.file.name}: tensor {key!r} is cut short. "
+                                  "Download the model again.")
+        return data.view(_FILE_DTYPES[entry["dtype"]]).reshape(entry["shape"])
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 class _Progress:

@@ -134,3 +134,18 @@ def test_loading_reports_its_progress(bf16_file):
     assert seen[-1] == 1.0 and len(seen) >= 10  # a tiny file still moves in many steps
     assert seen == sorted(seen) and len(set(seen)) == len(seen) and len(seen) <= 101
     assert all(f < 1.0 for f in seen[:-1])  # 100% only once every packing job is done
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float32"])
+def test_tensors_read_as_copies_equal_the_mapped_ones(tmp_path, dtype):
+    from safetensors import safe_open
+
+    from engine.weights import WEIGHTS, _Copies
+
+    path = write_checkpoint(tmp_path, dtype=dtype) / WEIGHTS
+    with safe_open(str(path), framework="pt") as mapped, _Copies(path, True) as copies:
+        keys = list(mapped.keys())
+        for key in keys:
+            copy, expect = copies.read(key), mapped.get_tensor(key)
+            assert copy.dtype == expect.dtype and torch.equal(copy, expect), key
+    assert len(keys) > 20
