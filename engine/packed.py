@@ -58,6 +58,14 @@ def half_exact(w: torch.Tensor) -> bool:
     return bool(torch.equal(w.to(torch.float16).to(w.dtype), w))
 
 
+def pack_or_widen(w: torch.Tensor) -> tuple[torch.ScriptObject | None, torch.Tensor | None]:
+    """(fbgemm's packed float16 copy of ``w``, None) when float16 holds it exactly, else
+    (None, ``w`` in float32). w: (out, in), any floating dtype."""
+    if half_exact(w):
+        return torch.ops.quantized.linear_prepack_fp16(w.float().contiguous(), None), None
+    return None, w.float()
+
+
 class HalfPackedLinear(nn.Module):
     """Linears that share their input (q, k and v; the gate and the up projection; or one
     alone) as one float32 product whose weights fbgemm holds packed in float16, or as a plain
@@ -99,10 +107,7 @@ class HalfPackedLinear(nn.Module):
         if any(self.biases):
             self.bias = torch.cat([parts[(i, "bias")].float() if self.biases[i]
                                    else torch.zeros(n) for i, n in enumerate(self.sizes)])
-        if half_exact(w):
-            self.packed = torch.ops.quantized.linear_prepack_fp16(w.float().contiguous(), None)
-        else:
-            self.full = w.float()
+        self.packed, self.full = pack_or_widen(w)
 
     def planned_bytes(self) -> int:
         """Bytes of the weights as a bfloat16 checkpoint loads them (float16, packed)."""
@@ -135,12 +140,8 @@ class HalfPackedEmbedding(nn.Module):
         return lambda: self._pack(w)
 
     def _pack(self, w: torch.Tensor) -> None:
-        if half_exact(w):
-            # a copy, so that no tensor keeps the mapped checkpoint file once loading is done
-            self.weight = w.clone()
-            self.head = torch.ops.quantized.linear_prepack_fp16(w.float().contiguous(), None)
-        else:
-            self.weight = w.float()
+        self.head, full = pack_or_widen(w)
+        self.weight = w if full is None else full  # the loader's own copy, not the mapped file
 
     def planned_bytes(self) -> int:
         """Bytes as a bfloat16 checkpoint loads it: the table and its packed float16 copy."""
