@@ -149,3 +149,20 @@ def test_tensors_read_as_copies_equal_the_mapped_ones(tmp_path, dtype):
             copy, expect = copies.read(key), mapped.get_tensor(key)
             assert copy.dtype == expect.dtype and torch.equal(copy, expect), key
     assert len(keys) > 20
+
+
+def test_packed_streams_batched_equal_each_alone(bf16_file):
+    model = engine.load_model(bf16_file)
+    a, b = chirp(2.4, seed=31), chirp(2.4, seed=32)
+    alone = []
+    for audio in (a, b):
+        stream = model.stream(480)
+        stream.feed(audio)
+        stream.finish()
+        alone.append(stream.tokens)
+    s1, s2 = model.streams([480, 480])
+    for at in range(0, a.size, 1280):  # both rows of one batch through every packed product
+        s1.group.feed([a[at : at + 1280], b[at : at + 1280]])
+    s1.group.finish()
+    assert [s1.tokens, s2.tokens] == alone
+    assert alone[0] != alone[1]
