@@ -113,6 +113,10 @@ class HubServer:
         self.log: list[Served] = []
         self._faults: dict[tuple[str, str], list[object]] = {}
         self._lock = threading.Lock()
+        # Requests whose answer is not yet in the log: a client can read a whole body before
+        # the server's thread records it, so the log is read once they are in.
+        self._unlogged = 0
+        self._logged = threading.Condition(self._lock)
         self._stalls: list[threading.Event] = []
         self._stopped = False
         self._hub = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, "resolve"))
@@ -147,7 +151,9 @@ class HubServer:
             return sum(s.sent for s in self.log if s.kind == "data" and s.file == file)
 
     def requests(self, kind: str | None = None) -> list[Served]:
-        with self._lock:
+        """What was served, once every request received so far is in the log (5 s at most)."""
+        with self._logged:
+            self._logged.wait_for(lambda: self._unlogged == 0, timeout=5)
             return [s for s in self.log if kind is None or s.kind == kind]
 
     def start(self) -> HubServer:
@@ -187,9 +193,15 @@ class HubServer:
             self._stalls.append(release)
         release.wait()
 
-    def _record(self, served: Served) -> None:
+    def _received(self) -> None:
         with self._lock:
+            self._unlogged += 1
+
+    def _record(self, served: Served) -> None:
+        with self._logged:
             self.log.append(served)
+            self._unlogged = max(0, self._unlogged - 1)
+            self._logged.notify_all()
 
 
 def _handler(server: HubServer, role: str) -> type[BaseHTTPRequestHandler]:
@@ -209,9 +221,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # keep test output clean
 
     def do_HEAD(self) -> None:
+        self.hub._received()
         self._answer(body=False)
 
     def do_GET(self) -> None:
+        self.hub._received()
         self._answer(body=True)
 
     def _answer(self, body: bool) -> None:
