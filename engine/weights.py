@@ -186,7 +186,8 @@ def load_weights(
             f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
         ) from None
     state: dict[str, torch.Tensor] = {}
-    with handle as f, _Jobs(os.cpu_count() or 1) as packing, _Copies(path, bool(packs)) as copies:
+    workers = min(os.cpu_count() or 1, PACKING_THREADS)
+    with handle as f, _Jobs(workers) as packing, _Copies(path, bool(packs)) as copies:
         report = _Progress(f, progress)
         for key in f.keys():  # noqa: SIM118 - a safetensors handle, not a dict
             name = module_name(key)
@@ -284,13 +285,20 @@ class _Progress:
             self.progress(percent / 100)
 
 
+# Threads that pack while the file is read, whatever torch's thread count: nothing else runs
+# meanwhile. Each job holds a layer's matrix or fused matrices, widened to float32 while it packs
+# (up to 0.3 GB for the decoder's gate and up), so more threads would take memory that the sizing
+# in app/compute.py does not count; at fbgemm's 65 M weights/s per thread, 4 threads pack the
+# real checkpoint's 4.4 G weights in about 17 s.
+PACKING_THREADS = 4
+
+
 class _Jobs:
-    """Runs packing jobs on ``workers`` threads while the file is read, at most two per worker
-    waiting (each holds its tensors until done); leaving the block waits for all of them.
-    Loading uses every core, whatever torch's thread count: nothing else runs meanwhile."""
+    """Runs packing jobs on ``workers`` threads while the file is read, at most ``workers + 2``
+    unfinished at once (each holds its tensors until done); leaving the block waits for all."""
 
     def __init__(self, workers: int) -> None:
-        self.limit = 2 * max(1, workers)
+        self.limit = max(1, workers) + 2
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="voxcap-pack")
         self.pending: deque[Future] = deque()
 

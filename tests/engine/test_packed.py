@@ -166,3 +166,23 @@ def test_packed_streams_batched_equal_each_alone(bf16_file):
     s1.group.finish()
     assert [s1.tokens, s2.tokens] == alone
     assert alone[0] != alone[1]
+
+
+def test_packing_jobs_stay_bounded_and_their_errors_surface():
+    import time
+
+    from engine.weights import _Jobs
+
+    done, most = [], 0
+    with _Jobs(2) as jobs:
+        for i in range(20):
+            jobs.run(lambda i=i: (time.sleep(0.005), done.append(i)))
+            most = max(most, len(jobs.pending))
+    assert sorted(done) == list(range(20))  # every job ran before the block ended
+    assert most <= 4  # two threads, two more waiting: the memory held while loading is bounded
+
+    def broken():
+        raise RuntimeError("out of memory while packing")
+
+    with pytest.raises(RuntimeError, match="while packing"), _Jobs(2) as jobs:
+        jobs.run(broken)
