@@ -81,31 +81,15 @@ def read_bandwidth(threads: int, mib: int = 512) -> float:
 
 
 def weight_bytes(folder: Path, mode: str, device: str = "cpu", engine: bool = True) -> int:
-    """Bytes of weights one step reads in ``mode``: every parameter once (the token embedding
-    is the LM head, so it is read whole). The engine's float32 on a CPU reads its matrices as
-    packed float16 (engine/packed.py; ``engine=False``: as a float32 model reads them)."""
+    """Bytes of weights one step reads in ``mode`` (engine.weights.step_bytes). The engine's
+    float32 on a CPU reads its matrices as packed float16 (engine/packed.py; ``engine=False``:
+    as a float32 model of another implementation reads them)."""
     from engine.config import ModelConfig
-    from engine.packed import HalfPackedEmbedding, half_packed_modules, packs_float32
-    from engine.quant import quantized_modules
-    from engine.weights import VoxtralNet
+    from engine.weights import step_bytes
 
     dtype, quantize = MODES[mode]
-    pack = engine and not quantize and packs_float32(torch.device(device), getattr(torch, dtype))
-    with torch.device("meta"):
-        net = VoxtralNet(ModelConfig.from_params(folder / "params.json")).to(getattr(torch, dtype))
-        if quantize:
-            quantized_modules(net, quantize)
-        elif pack:
-            half_packed_modules(net)
-    total = 0
-    for p in net.parameters():
-        size = p.element_size() if p.dtype not in (torch.float32, torch.bfloat16) else \
-            torch.empty((), dtype=getattr(torch, dtype)).element_size()
-        total += p.numel() * size
-    for m in net.modules():
-        if hasattr(m, "planned_bytes"):  # a step reads the embedding's packed head, not its table
-            total += m.planned_bytes() // (2 if isinstance(m, HalfPackedEmbedding) else 1)
-    return total
+    config = ModelConfig.from_params(folder / "params.json")
+    return step_bytes(config, getattr(torch, dtype), quantize, device, None if engine else False)
 
 
 # -- one side, in its own process -------------------------------------------------------------

@@ -6,6 +6,8 @@ cache, and the SwiGLU feed-forward. Reference: transformers ``MistralRMSNorm`` /
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -100,6 +102,20 @@ class Linear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return few_rows_linear(x, self.weight, self.bias)
+
+
+def swap_children(
+    net: nn.Module, twin: Callable[[nn.Module], nn.Module | None]
+) -> dict[str, nn.Module]:
+    """Replace every submodule of ``net`` for which ``twin(child)`` gives a module by that
+    module; returns the replacements by their dotted path."""
+    swapped = {}
+    for parent_name, parent in list(net.named_modules()):
+        for child_name, child in list(parent.named_children()):
+            if (new := twin(child)) is not None:
+                setattr(parent, child_name, new)
+                swapped[f"{parent_name}.{child_name}" if parent_name else child_name] = new
+    return swapped
 
 
 class Attention(nn.Module):

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.layers import Attention, FeedForward, few_rows_linear
+from engine.layers import Attention, FeedForward, few_rows_linear, swap_children
 
 HALF_MAX = 65504.0  # largest finite float16
 
@@ -109,8 +109,9 @@ class HalfPackedLinear(nn.Module):
                                    else torch.zeros(n) for i, n in enumerate(self.sizes)])
         self.packed, self.full = pack_or_widen(w)
 
-    def planned_bytes(self) -> int:
-        """Bytes of the weights as a bfloat16 checkpoint loads them (float16, packed)."""
+    def planned_bytes(self, step: bool = False) -> int:
+        """Bytes of the weights as a bfloat16 checkpoint loads them (float16, packed); a step
+        reads them all."""
         return 2 * self.in_features * self.out_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -143,9 +144,10 @@ class HalfPackedEmbedding(nn.Module):
         self.head, full = pack_or_widen(w)
         self.weight = w if full is None else full  # the loader's own copy, not the mapped file
 
-    def planned_bytes(self) -> int:
-        """Bytes as a bfloat16 checkpoint loads it: the table and its packed float16 copy."""
-        return 4 * self.num_embeddings * self.embedding_dim
+    def planned_bytes(self, step: bool = False) -> int:
+        """Bytes as a bfloat16 checkpoint loads it: the table and its packed float16 copy (a
+        step reads the copy, as the LM head, and one row of the table)."""
+        return (2 if step else 4) * self.num_embeddings * self.embedding_dim
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return F.embedding(ids, self.weight).float()
@@ -178,13 +180,13 @@ def half_packed_modules(net: nn.Module) -> dict[str, tuple[nn.Module, int]]:
                     delattr(parent, p)
                     owners[prefix + p] = (twin, i)
                 setattr(parent, attr, twin)
-        for child_name, child in list(parent.named_children()):
-            if isinstance(child, nn.Linear):
-                twin = HalfPackedLinear(child.in_features, [child.out_features], [child.bias is not None])
-            elif isinstance(child, nn.Embedding):
-                twin = HalfPackedEmbedding(child.num_embeddings, child.embedding_dim)
-            else:
-                continue
-            setattr(parent, child_name, twin)
-            owners[prefix + child_name] = (twin, 0)
+
+    def twin(child: nn.Module) -> nn.Module | None:
+        if isinstance(child, nn.Linear):
+            return HalfPackedLinear(child.in_features, [child.out_features], [child.bias is not None])
+        if isinstance(child, nn.Embedding):
+            return HalfPackedEmbedding(child.num_embeddings, child.embedding_dim)
+        return None
+
+    owners.update((path, (m, 0)) for path, m in swap_children(net, twin).items())
     return owners

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.layers import swap_children
+
 
 def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(out, in) float -> int8 weights and per-row scales (out,), scale = absmax / 127."""
@@ -100,22 +102,18 @@ def quantized_modules(net: nn.Module, mode: str) -> dict[str, int | None]:
     ``mode`` is "int8" or "int4". Returns the names of the weights to quantise when loading,
     each with its int4 group size (None: int8).
     """
-    names: dict[str, int | None] = {}
-    for parent_name, parent in list(net.named_modules()):
-        for child_name, child in list(parent.named_children()):
-            full = f"{parent_name}.{child_name}" if parent_name else child_name
-            if isinstance(child, nn.Linear):
-                has_bias = child.bias is not None
-                group = int4_group(child.out_features, child.in_features) if mode == "int4" else None
-                swap = (Int4Linear(child.in_features, child.out_features, has_bias, group) if group
-                        else Int8Linear(child.in_features, child.out_features, has_bias))
-            elif isinstance(child, nn.Embedding):
-                group, swap = None, Int8Embedding(child.num_embeddings, child.embedding_dim)
-            else:
-                continue
-            setattr(parent, child_name, swap)
-            names[f"{full}.weight"] = group
-    return names
+    def twin(child: nn.Module) -> nn.Module | None:
+        if isinstance(child, nn.Embedding):
+            return Int8Embedding(child.num_embeddings, child.embedding_dim)
+        if not isinstance(child, nn.Linear):
+            return None
+        has_bias = child.bias is not None
+        group = int4_group(child.out_features, child.in_features) if mode == "int4" else None
+        return (Int4Linear(child.in_features, child.out_features, has_bias, group) if group
+                else Int8Linear(child.in_features, child.out_features, has_bias))
+
+    swapped = swap_children(net, twin)
+    return {f"{path}.weight": getattr(m, "group", None) for path, m in swapped.items()}
 
 
 INT4_GROUPS = (128, 64, 32)  # input weights per scale, largest first; the kernel's choices

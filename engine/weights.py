@@ -87,25 +87,50 @@ def memory_needed(
     fbgemm counts its matrices as packed float16 (engine/packed.py), as the real checkpoint
     loads them.
     """
-    pack = not quantize and packs_float32(torch.device(device), dtype)
-    with torch.device("meta"):
-        net = VoxtralNet(config).to(dtype)
-        if quantize:
-            quantized_modules(net, quantize)
-        elif pack:
-            half_packed_modules(net)
+    net = _planned(config, dtype, quantize, packs_float32(torch.device(device), dtype))
     size = torch.empty((), dtype=dtype).element_size()
-    # Floating parameters (norms, biases, scales) load in the model dtype; int8/uint8 as they are.
-    weights = sum(
-        p.numel() * (size if p.dtype.is_floating_point else p.element_size())
-        for p in net.parameters()
-    )
-    weights += sum(m.planned_bytes() for m in net.modules() if hasattr(m, "planned_bytes"))
+    weights = _weight_bytes(net, dtype)
     per_stream = 0
     for tower, slack in ((config.encoder, config.downsample - 1), (config.decoder, 0)):
         slots = tower.window + slack
         per_stream += 2 * tower.n_layers * tower.n_kv_heads * slots * tower.head_dim * size
     return weights, streams * per_stream
+
+
+def step_bytes(
+    config: ModelConfig,
+    dtype: torch.dtype,
+    quantize: str | None = None,
+    device: str | torch.device = "cpu",
+    packed: bool | None = None,
+) -> int:
+    """Bytes of weights one step reads on ``device``: every weight once (the token embedding is
+    the LM head, so it is read whole; a packed one's float16 copy only). ``packed``: whether
+    float32's matrices are packed float16 (None: as loading decides on ``device``)."""
+    if packed is None:
+        packed = packs_float32(torch.device(device), dtype)
+    return _weight_bytes(_planned(config, dtype, quantize, packed), dtype, step=True)
+
+
+def _planned(config: ModelConfig, dtype: torch.dtype, quantize: str | None,
+             packed: bool) -> VoxtralNet:
+    """The network on meta in ``dtype`` with the twins loading would swap in."""
+    with torch.device("meta"):
+        net = VoxtralNet(config).to(dtype)
+        if quantize:
+            quantized_modules(net, quantize)
+        elif packed:
+            half_packed_modules(net)
+    return net
+
+
+def _weight_bytes(net: VoxtralNet, dtype: torch.dtype, step: bool = False) -> int:
+    """Bytes of ``net``'s weights as loaded (``step``: as one step reads them)."""
+    size = torch.empty((), dtype=dtype).element_size()
+    # Floating parameters (norms, biases, scales) load in the model dtype; int8/uint8 as they are.
+    total = sum(p.numel() * (size if p.dtype.is_floating_point else p.element_size())
+                for p in net.parameters())
+    return total + sum(m.planned_bytes(step) for m in net.modules() if hasattr(m, "planned_bytes"))
 
 
 def module_name(checkpoint_name: str) -> str | None:
@@ -163,28 +188,10 @@ def load_weights(
     file's weights taken (see :func:`engine.model.load_model`).
     """
     quant, packs = quant or {}, packs or {}
-    scales = {n[: -len("weight")] + "scale" for n in quant}
     heads = _rope_heads(net)
-    expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
-    for name, group in quant.items():
-        if group:  # packed int4 rows hold two weights per byte; the file has one per element
-            module = net.get_submodule(name[: -len(".weight")])
-            expected[name] = torch.Size((module.out_features, module.in_features))
-    for owner, (twin, part) in packs.items():
-        for leaf, shape in twin.expected(part).items():
-            expected[f"{owner}.{leaf}"] = shape
+    expected = _expected_shapes(net, quant, packs)
     taken: set[str] = set()
-    if not path.is_file():
-        raise CheckpointError(
-            f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
-            "Download or import the model again."
-        )
-    try:
-        handle = safe_open(str(path), framework="pt", device="cpu")
-    except Exception as exc:  # noqa: BLE001 - the safetensors error types are not public
-        raise CheckpointError(
-            f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
-        ) from None
+    handle = _open(path)
     state: dict[str, torch.Tensor] = {}
     workers = min(os.cpu_count() or 1, PACKING_THREADS)
     with handle as f, _Jobs(workers) as packing, _Copies(path, bool(packs)) as copies:
@@ -202,7 +209,7 @@ def load_weights(
                     f"{path}: tensor {key!r} has shape {list(shape)} but params.json implies "
                     f"{list(expected[name])}. The weights and params.json do not belong together."
                 )
-            owner = name.rpartition(".")[0]
+            owner, _, leaf = name.rpartition(".")
             read = copies.read(key) if owner in packs else None
             read = _read(f, key, path) if read is None else read
             tensor = _rotate_half_rows(name, read.to(device=device), heads)
@@ -210,7 +217,7 @@ def load_weights(
                 state.update(_quantized(name, tensor, quant[name], dtype))
             elif owner in packs:
                 twin, part = packs[owner]
-                packing.run(twin.take(part, name.rpartition(".")[2], tensor))
+                packing.run(twin.take(part, leaf, tensor))
                 taken.add(name)
             else:
                 state[name] = tensor.to(dtype)
@@ -222,6 +229,36 @@ def load_weights(
             "The file is incomplete: download the model again."
         )
     net.load_state_dict(state, assign=True, strict=True)
+
+
+def _expected_shapes(net: VoxtralNet, quant: dict[str, int | None],
+                     packs: dict[str, tuple[nn.Module, int]]) -> dict[str, torch.Size]:
+    """Every tensor the file must hold, by module name, with its shape in the file."""
+    scales = {n[: -len("weight")] + "scale" for n in quant}
+    expected = {n: p.shape for n, p in net.state_dict().items() if n not in scales}
+    for name, group in quant.items():
+        if group:  # packed int4 rows hold two weights per byte; the file has one per element
+            module = net.get_submodule(name[: -len(".weight")])
+            expected[name] = torch.Size((module.out_features, module.in_features))
+    for owner, (twin, part) in packs.items():
+        for leaf, shape in twin.expected(part).items():
+            expected[f"{owner}.{leaf}"] = shape
+    return expected
+
+
+def _open(path: Path):
+    """safetensors' handle on ``path``; CheckpointError when it is missing or unreadable."""
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path} is missing: the folder is not a complete Voxtral checkpoint. "
+            "Download or import the model again."
+        )
+    try:
+        return safe_open(str(path), framework="pt", device="cpu")
+    except Exception as exc:  # noqa: BLE001 - the safetensors error types are not public
+        raise CheckpointError(
+            f"{path} is truncated or corrupt ({exc}). Verify the model and download it again."
+        ) from None
 
 
 _FILE_DTYPES = {"BF16": torch.bfloat16, "F16": torch.float16, "F32": torch.float32}
