@@ -4,7 +4,9 @@ int8 halves the bytes each step reads (about 4.5 GB for the real model instead o
 model fits 8 GB cards. Every Linear of the encoder, adapter and decoder is quantised, and so is
 the token embedding, which is also the LM head (its rows are the output channels). Where torch has
 a fused int8 matmul for the device and dtype it is used; elsewhere the weight is widened on the
-fly, which is slower but identical in result up to rounding.
+fly, which is slower but identical in result up to rounding. On the CPU a step's few rows (up to
+8) go to compiled loops of our own (:mod:`engine.cpukernels`, float32 activations and sums), which
+read the weights faster than torch's kernel; a prompt's many rows go to torch's.
 
 int4 (CPU only) quarters them again: each group of 32-128 input weights of a row has its own
 scale and offset (torch's "tinygemm" layout, ``_weight_int4pack_mm_for_cpu``). Matrices whose
@@ -14,6 +16,7 @@ pairing; results return in the model dtype.
 """
 from __future__ import annotations
 
+import importlib
 from functools import cache
 
 import torch
@@ -36,7 +39,8 @@ def kernel_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
 
     On the CPU torch's ``_weight_int8pack_mm`` reaches 40-70 % of the memory-bandwidth floor with
     bfloat16 activations but 5-7 % with float32 ones, so a float32 model's activations are
-    rounded to bfloat16 for the matmul alone (the int8 weights' own error is far larger).
+    rounded to bfloat16 for the matmul alone (the int8 weights' own error is far larger). This
+    pairing serves the rows :mod:`engine.cpukernels` does not take (a prompt's many).
     """
     if device.type == "cpu" and dtype == torch.float32 and _fused_ok(device, torch.bfloat16):
         return torch.bfloat16
@@ -54,11 +58,27 @@ def _fused_ok(device: torch.device, dtype: torch.dtype) -> bool:
     return True
 
 
+@cache
+def cpu_kernels():
+    """:mod:`engine.cpukernels`, or None where numba is missing (the product then runs on torch's
+    kernel alone)."""
+    try:
+        return importlib.import_module("engine.cpukernels")
+    except ImportError:
+        return None
+
+
 def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """x (..., in) @ (q * scale)^T -> (..., out), in x's dtype.
 
-    q: int8 (out, in); scale: (out,) in the kernel dtype (see :func:`kernel_dtype`).
+    q: int8 (out, in); scale: (out,) in the kernel dtype (see :func:`kernel_dtype`). On the CPU,
+    up to ``cpukernels.MAX_ROWS`` rows run on :mod:`engine.cpukernels` in float32.
     """
+    if x.device.type == "cpu" and (kernels := cpu_kernels()) is not None:
+        rows = x.reshape(-1, x.shape[-1])
+        if rows.shape[0] <= kernels.MAX_ROWS:
+            y = kernels.int8_rows(rows, q, scale)
+            return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     kd = kernel_dtype(x.device, x.dtype)
     if _fused_ok(x.device, kd):
         rows = x.reshape(-1, x.shape[-1]).to(kd).contiguous()  # (N, in)

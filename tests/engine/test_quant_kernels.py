@@ -8,24 +8,111 @@ import engine
 from tests.engine.conftest import chirp
 
 
-def test_int8_on_cpu_pairs_bf16_activations(tiny_dir, monkeypatch):
-    """A float32 model's int8 matmuls run with bfloat16 activations: the pairing torch makes
-    fast on the CPU (float32 activations reach a tenth of its speed)."""
-    seen = []
-    fused = torch._weight_int8pack_mm
+def test_int8_step_rows_run_compiled_and_prompt_rows_on_torch(tiny_dir, monkeypatch):
+    """A step's few rows go to the compiled kernels in float32; a prompt's many rows go to
+    torch's kernel with bfloat16 activations, its fast pairing."""
+    from engine import cpukernels, quant
 
-    def spy(x, q, scale):
-        seen.append((x.dtype, scale.dtype))
+    quant._fused_ok(torch.device("cpu"), torch.bfloat16)  # its own probe call, cached first
+    compiled, fused_seen = [], []
+    fused, rows_fn = torch._weight_int8pack_mm, cpukernels.int8_rows
+
+    def spy_fused(x, q, scale):
+        fused_seen.append((x.shape[0], x.dtype, scale.dtype))
         return fused(x, q, scale)
 
-    monkeypatch.setattr(torch, "_weight_int8pack_mm", spy)
+    def spy_rows(x, q, scale):
+        compiled.append(x.shape[0])
+        return rows_fn(x, q, scale)
+
+    monkeypatch.setattr(torch, "_weight_int8pack_mm", spy_fused)
+    monkeypatch.setattr(cpukernels, "int8_rows", spy_rows)
     model = engine.load_model(tiny_dir, dtype=torch.float32, quantize="int8")
     stream = model.stream(480)
     rows = []
     stream.logits_hook = rows.append
     stream.feed(chirp(1.0, seed=2))
-    assert seen and set(seen) == {(torch.bfloat16, torch.bfloat16)}
+    assert fused_seen and {(d, s) for _, d, s in fused_seen} == {(torch.bfloat16, torch.bfloat16)}
+    assert min(n for n, _, _ in fused_seen) > cpukernels.MAX_ROWS
+    assert compiled and max(compiled) <= cpukernels.MAX_ROWS
     assert rows[0].dtype == torch.float32, "the model's own dtype is unchanged outside the matmul"
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8])
+@pytest.mark.parametrize(("n", "k"), [(1, 1), (7, 5), (33, 100), (1001, 257)])
+def test_int8_rows_within_float32_rounding(m, n, k):
+    from engine.cpukernels import int8_rows
+    from engine.quant import quantize_rows
+
+    g = torch.Generator().manual_seed(m * 1000 + n)
+    q, scale = quantize_rows(torch.randn(n, k, generator=g))
+    x = torch.randn(m, k, generator=g).bfloat16()  # the int8 mode's activations
+    y = int8_rows(x, q, scale)
+    assert y.shape == (m, n) and y.dtype == torch.float32
+    w = q.double() * scale.double()[:, None]
+    exact = x.double() @ w.T
+    bound = k * 2.0**-24 * (x.double().abs() @ w.abs().T) + 1e-30
+    assert ((y.double() - exact).abs() <= bound).all()
+
+
+def test_int8_rows_take_strided_rows_and_follow_torch_threads():
+    import numba
+
+    from engine.cpukernels import int8_rows
+
+    g = torch.Generator().manual_seed(3)
+    q = torch.randint(-127, 128, (64, 96), dtype=torch.int8, generator=g)
+    scale = torch.rand(64, generator=g)
+    x = torch.randn(96, 4, generator=g).T  # (4, 96), not contiguous
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        y = int8_rows(x, q, scale)
+        assert numba.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    exact = x.double() @ (q.double() * scale.double()[:, None]).T
+    assert torch.allclose(y.double(), exact, rtol=1e-5, atol=1e-5)
+
+
+def test_int8_rows_refuse_bad_shapes():
+    from engine.cpukernels import MAX_ROWS, int8_rows
+
+    q, scale = torch.zeros(4, 8, dtype=torch.int8), torch.ones(4)
+    with pytest.raises(ValueError, match="rows"):
+        int8_rows(torch.zeros(MAX_ROWS + 1, 8), q, scale)
+    with pytest.raises(ValueError, match="rows"):
+        int8_rows(torch.zeros(1, 9), q, scale)
+
+
+def test_int8_without_numba_runs_on_torch_alone(tiny_dir, monkeypatch):
+    """Where numba cannot be imported the product falls back to torch's kernel, same tokens
+    within the int8 mode's own error."""
+    import sys
+
+    from engine import quant
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # importing it now fails
+    monkeypatch.delitem(sys.modules, "engine.cpukernels")
+    assert quant.cpu_kernels.__wrapped__() is None
+    audio = chirp(2.0, seed=6)
+
+    def run():
+        stream = engine.load_model(tiny_dir, quantize="int8").stream(480)
+        stream.feed(audio)
+        stream.finish()
+        return stream.tokens
+
+    with_kernels = run()
+    monkeypatch.setattr(quant, "cpu_kernels", lambda: None)
+    seen = []
+    fused = torch._weight_int8pack_mm
+    monkeypatch.setattr(torch, "_weight_int8pack_mm",
+                        lambda x, q, s: seen.append(x.shape[0]) or fused(x, q, s))
+    alone = run()
+    assert min(seen) == 1, "steady steps' single rows went to torch's kernel"
+    same = next((i for i, (a, b) in enumerate(zip(with_kernels, alone)) if a != b), len(alone))
+    assert same >= 10
 
 
 INT4_SHAPES = {  # every matrix a shape the CPU int4 kernel takes (rows % 16, columns % 32)

@@ -1,0 +1,136 @@
+"""int8 weight-only products for a few rows on the CPU, compiled by numba at first use.
+
+A streaming step multiplies 1 row (the decoder's token), 2 (two streams) or 4 (the encoder's
+frames) by each int8 matrix, so the product is bound by reading the weights, one byte each. torch's
+``_weight_int8pack_mm`` reads about 13-16 GB/s for one row on 2 AVX2 cores and 7-10 GB/s for four;
+these loops widen each weight once, multiply it into every row with float32 fused multiply-adds
+and sum in float32 (LLVM vectorises them for the machine's own SIMD width), reaching about 18-20
+GB/s for one row and 10-12 GB/s for four there, with the model's weights read from memory, not
+cache.
+
+Numerics: y[m, n] = scale[n] * sum_k x[m, k] * q[n, k], with x in float32 (a bfloat16 activation
+widens exactly) and the sum in float32 in a vectorised order, so each output is within float32
+rounding of the exact product: about K * 2^-24 * sum_k |x[m, k] * q[n, k]| * scale[n].
+
+Compiled code is cached beside this file (or in numba's per-user cache when that folder is read
+only), so only the first start on a machine pays the compilation (about 3 s). A frozen app
+compiles at each start instead: numba's cache needs the source file.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numba
+import numpy as np
+import torch
+from numba import njit, prange
+
+MAX_ROWS = 8  # more rows (a prompt) go to torch's kernel, whose cost grows more slowly per row
+_CACHE = not getattr(sys, "frozen", False) and os.path.exists(__file__)
+_f32 = np.float32
+
+
+@njit(parallel=True, fastmath=True, boundscheck=False, nogil=True, cache=_CACHE)
+def _one_row(x, w, scale, out):  # pragma: no cover - compiled; tested through int8_rows
+    k_len = x.shape[1]
+    n_len = w.shape[0]
+    x0 = x[0]
+    for block in prange((n_len + 15) // 16):
+        for n in range(block * 16, min(n_len, block * 16 + 16)):
+            row = w[n]
+            acc = _f32(0)
+            for k in range(k_len):
+                acc += x0[k] * _f32(row[k])
+            out[0, n] = acc * scale[n]
+
+
+@njit(parallel=True, fastmath=True, boundscheck=False, nogil=True, cache=_CACHE)
+def _four_rows(x, w, scale, out):  # pragma: no cover - compiled; tested through int8_rows
+    """x: (4 * G, K), its rows taken four at a time; two weight rows per pass so that each
+    loaded activation serves two products (eight independent sums keep the FMA units busy)."""
+    rows, k_len = x.shape
+    n_len = w.shape[0]
+    for pair in prange((n_len + 1) // 2):
+        n = 2 * pair
+        m = min(n + 1, n_len - 1)  # an odd last row pairs with itself
+        r0 = w[n]
+        r1 = w[m]
+        s0 = scale[n]
+        s1 = scale[m]
+        for g in range(0, rows, 4):
+            x0 = x[g]
+            x1 = x[g + 1]
+            x2 = x[g + 2]
+            x3 = x[g + 3]
+            a0 = _f32(0)
+            a1 = _f32(0)
+            a2 = _f32(0)
+            a3 = _f32(0)
+            b0 = _f32(0)
+            b1 = _f32(0)
+            b2 = _f32(0)
+            b3 = _f32(0)
+            for k in range(k_len):
+                u = _f32(r0[k])
+                v = _f32(r1[k])
+                y0 = x0[k]
+                y1 = x1[k]
+                y2 = x2[k]
+                y3 = x3[k]
+                a0 += y0 * u
+                a1 += y1 * u
+                a2 += y2 * u
+                a3 += y3 * u
+                b0 += y0 * v
+                b1 += y1 * v
+                b2 += y2 * v
+                b3 += y3 * v
+            out[g, n] = a0 * s0
+            out[g + 1, n] = a1 * s0
+            out[g + 2, n] = a2 * s0
+            out[g + 3, n] = a3 * s0
+            out[g, m] = b0 * s1
+            out[g + 1, m] = b1 * s1
+            out[g + 2, m] = b2 * s1
+            out[g + 3, m] = b3 * s1
+
+
+_threads = 0
+
+
+def _match_torch_threads() -> None:
+    """Run on as many threads as torch does (the app and the benchmark set torch's count)."""
+    global _threads
+    want = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    if want != _threads:
+        numba.set_num_threads(want)
+        _threads = want
+
+
+def int8_rows(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """x (M, K) any float dtype, M <= MAX_ROWS; q (N, K) int8; scale (N,) -> (M, N) float32,
+    x @ (q * scale[:, None])^T summed in float32.
+
+    Raises ValueError for more than MAX_ROWS rows or shapes that do not match; all tensors on
+    the CPU.
+    """
+    m, k_len = x.shape
+    if not 1 <= m <= MAX_ROWS or q.shape[1] != k_len or scale.shape != (q.shape[0],):
+        raise ValueError(f"int8_rows takes 1-{MAX_ROWS} rows of {q.shape[1]} for a {tuple(q.shape)}"
+                         f" matrix and {q.shape[0]} scales; got {tuple(x.shape)} and"
+                         f" {tuple(scale.shape)}")
+    _match_torch_threads()
+    w = q.contiguous().numpy()
+    s = scale.to(torch.float32).contiguous().numpy()
+    if m == 1:
+        out = torch.empty(1, q.shape[0])
+        _one_row(x.to(torch.float32).contiguous().numpy(), w, s, out.numpy())
+        return out
+    padded = -m % 4
+    xs = x.to(torch.float32)
+    if padded:
+        xs = torch.cat((xs, xs.new_zeros(padded, k_len)))
+    out = torch.empty(m + padded, q.shape[0])
+    _four_rows(xs.contiguous().numpy(), w, s, out.numpy())
+    return out[:m]
