@@ -4,6 +4,7 @@
     python -m benchmarks.bench_step --shape full --threads 2 --dir /tmp/voxcap-full
     python -m benchmarks.bench_step --device cuda --shape full --modes bf16,int8
     python -m benchmarks.bench_step --shape full --threads 2 --voxtral-c ~/voxtral.c/voxtral
+    python -m benchmarks.bench_step --shape full --threads 2 --modes int8,int8-torch --peers ""
 
 One 80 ms step reads every weight once (the encoder, conv stem and adapter run on every step, and
 the decoder with its LM head), so the step cannot be faster than (bytes of weights) / (read
@@ -51,7 +52,10 @@ SHAPES = {
 }
 # mode -> (engine dtype, quantize); int8/int4 keep bf16 activations and caches
 MODES = {"fp32": ("float32", None), "bf16": ("bfloat16", None),
-         "int8": ("bfloat16", "int8"), "int4": ("bfloat16", "int4")}
+         "int8": ("bfloat16", "int8"), "int4": ("bfloat16", "int4"),
+         # int8 with torch's kernel for every product (engine/cpukernels.py off): the baseline
+         # the compiled CPU loops are measured against in the same run
+         "int8-torch": ("bfloat16", "int8")}
 WARMUP = 5
 
 
@@ -97,8 +101,11 @@ def weight_bytes(folder: Path, mode: str, device: str = "cpu", engine: bool = Tr
 def engine_side(folder: Path, mode: str, device: str, seconds: float, batch: int,
                 encode_every: int = 1) -> dict:
     import engine
+    import engine.quant
 
     dtype, quantize = MODES[mode]
+    if mode.endswith("-torch"):
+        engine.quant.cpu_kernels = lambda: None
     audio = audio_of(seconds)
     began = time.perf_counter()
     # The random checkpoint stands in for a verified one: its size and mtime name the source, so
@@ -342,11 +349,15 @@ def report(args, folder: Path) -> None:
           f" {'dec ms':>8} {'load s':>6} {'RSS GB':>6} {'prompt s':>7}")
     for name, r, floor, _ in results:
         print(row(name, r, floor))
-    medians = {(n.split()[0], m): statistics.median(r["steps"]) for n, r, _, m in results}
+    medians = {(n.split()[0], m): statistics.median(r["steps"]) for n, r, _, m in results
+               if not n.endswith("batch 2")}  # one stream against one stream
     for peer, mode in sorted(k for k in medians if k[0] != "engine"):
         if ("engine", mode) in medians:
             ratio = medians[(peer, mode)] / medians[("engine", mode)]
             print(f"{mode}: engine is {ratio:.2f}x the speed of {peer} per step")
+    if ("engine", "int8") in medians and ("engine", "int8-torch") in medians:
+        ratio = medians[("engine", "int8-torch")] / medians[("engine", "int8")]
+        print(f"int8: the compiled CPU loops are {ratio:.2f}x the speed of torch's kernel per step")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ pairing; results return in the model dtype.
 """
 from __future__ import annotations
 
-import importlib
 from functools import cache
 
 import torch
@@ -60,12 +59,13 @@ def _fused_ok(device: torch.device, dtype: torch.dtype) -> bool:
 
 @cache
 def cpu_kernels():
-    """:mod:`engine.cpukernels`, or None where numba is missing (the product then runs on torch's
-    kernel alone)."""
+    """:mod:`engine.cpukernels`, or None where numba is missing or its compiler library cannot
+    load (the product then runs on torch's kernel alone)."""
     try:
-        return importlib.import_module("engine.cpukernels")
-    except ImportError:
+        import engine.cpukernels as kernels  # a plain import, so app bundlers see it
+    except (ImportError, OSError):
         return None
+    return kernels
 
 
 def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
