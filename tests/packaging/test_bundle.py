@@ -74,6 +74,28 @@ def test_bundled_engine_transcribes_like_the_source_tree(bundle, tiny_checkpoint
     assert json.loads(out.read_text())["tokens"] == expected_tokens
 
 
+def test_bundled_int8_compiles_its_cpu_loops(bundle, tiny_checkpoint, chirp_wav, tmp_path):
+    """numba and its LLVM library travel in the bundle: an int8 transcription there compiles the
+    engine's parallel loops (numba reports each one it builds) and gives the source tree's
+    tokens."""
+    import soundfile as sf
+
+    import engine
+
+    audio, _ = sf.read(chirp_wav, dtype="float32")
+    want = engine.load_model(tiny_checkpoint, dtype=torch.bfloat16, quantize="int8").transcribe(
+        audio, delay_ms=DELAY_MS).tokens
+    out = tmp_path / "t.json"
+    result = subprocess.run(
+        [str(bundle / "voxcap"), "transcribe", str(chirp_wav), "--model", str(tiny_checkpoint),
+         "--delay-ms", str(DELAY_MS), "--dtype", "int8", "-o", str(out)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, check=False,
+        env={**os.environ, "NUMBA_DEBUG_ARRAY_OPT_STATS": "1"})
+    assert result.returncode == 0, result.stderr
+    assert "Parallel for-loop" in result.stdout + result.stderr, "int8 ran without the loops"
+    assert json.loads(out.read_text())["tokens"] == want
+
+
 def test_bundled_gui_starts_records_and_quits_on_ctrl_c(bundle, tiny_checkpoint, tmp_path):
     data = Path(os.environ["VOXCAP_DATA_DIR"])
     log = tmp_path / "stderr.txt"
