@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from app import settings as settings_file
 from app.ui.assets import app_icon
 from app.ui.controller import AppController
+from app.ui.gc_policy import GuiThreadCollector
 
 SHUTDOWN_WAIT_MS = 15000  # for a download to notice its cancel, a journal to close
 
@@ -41,6 +42,7 @@ def run_app(model_dir: str | None = None) -> int:
               "params.json, tekken.json and consolidated.safetensors.", file=sys.stderr)
         return 2
     app = make_application()
+    collector = GuiThreadCollector(app)  # Qt objects never die on a worker thread
     controller = AppController(settings_file.load(),
                                model_dir=Path(model_dir) if model_dir else None)
     controller.finished.connect(app.quit)
@@ -53,4 +55,5 @@ def run_app(model_dir: str | None = None) -> int:
     wake.stop()
     controller.quit()  # no-op after Quit; saves everything when the session ended the app
     controller.wait_for_workers(SHUTDOWN_WAIT_MS)
+    collector.stop()
     return code
