@@ -5,7 +5,7 @@ frames) by each int8 matrix, so the product is bound by reading the weights, one
 ``_weight_int8pack_mm`` reads about 13-16 GB/s for one row on 2 AVX2 cores and 7-10 GB/s for four;
 these loops widen each weight once, multiply it into every row with float32 fused multiply-adds
 and sum in float32 (LLVM vectorises them for the machine's own SIMD width), reaching about 18-21
-GB/s for one row, 11-20 for two and 7-12 GB/s for four there, with the model's weights read from
+GB/s for one row, 11-20 for two and 8-11 for four there, with the model's weights read from
 memory, not cache.
 
 Numerics: y[m, n] = scale[n] * sum_k x[m, k] * q[n, k], with x in float32 (a bfloat16 activation
@@ -46,13 +46,12 @@ def _one_row(x, w, scale, out):  # pragma: no cover - compiled; tested through i
 
 
 @njit(parallel=True, fastmath=True, boundscheck=False, nogil=True, cache=_CACHE)
-def _two_rows(x, w, scale, out):  # pragma: no cover - compiled; tested through int8_rows
-    """x: (2, K); four weight rows per pass, so that eight independent sums share each pair of
-    loaded activations (two streams' tokens)."""
-    k_len = x.shape[1]
+def _row_pairs(x, w, scale, out):  # pragma: no cover - compiled; tested through int8_rows
+    """x: (2 * P, K), its rows taken two at a time. Four weight rows per pass: eight independent
+    sums share each pair of loaded activations, and the four rows stay in the L1 cache for the
+    next pair of activation rows."""
+    rows, k_len = x.shape
     n_len = w.shape[0]
-    x0 = x[0]
-    x1 = x[1]
     for quad in prange((n_len + 3) // 4):
         n0 = 4 * quad
         n1 = min(n0 + 1, n_len - 1)  # rows past the end repeat the last one
@@ -62,57 +61,9 @@ def _two_rows(x, w, scale, out):  # pragma: no cover - compiled; tested through 
         r1 = w[n1]
         r2 = w[n2]
         r3 = w[n3]
-        a0 = _f32(0)
-        a1 = _f32(0)
-        a2 = _f32(0)
-        a3 = _f32(0)
-        b0 = _f32(0)
-        b1 = _f32(0)
-        b2 = _f32(0)
-        b3 = _f32(0)
-        for k in range(k_len):
-            y0 = x0[k]
-            y1 = x1[k]
-            u0 = _f32(r0[k])
-            u1 = _f32(r1[k])
-            u2 = _f32(r2[k])
-            u3 = _f32(r3[k])
-            a0 += y0 * u0
-            a1 += y0 * u1
-            a2 += y0 * u2
-            a3 += y0 * u3
-            b0 += y1 * u0
-            b1 += y1 * u1
-            b2 += y1 * u2
-            b3 += y1 * u3
-        out[0, n0] = a0 * scale[n0]
-        out[0, n1] = a1 * scale[n1]
-        out[0, n2] = a2 * scale[n2]
-        out[0, n3] = a3 * scale[n3]
-        out[1, n0] = b0 * scale[n0]
-        out[1, n1] = b1 * scale[n1]
-        out[1, n2] = b2 * scale[n2]
-        out[1, n3] = b3 * scale[n3]
-
-
-@njit(parallel=True, fastmath=True, boundscheck=False, nogil=True, cache=_CACHE)
-def _four_rows(x, w, scale, out):  # pragma: no cover - compiled; tested through int8_rows
-    """x: (4 * G, K), its rows taken four at a time; two weight rows per pass so that each
-    loaded activation serves two products (eight independent sums keep the FMA units busy)."""
-    rows, k_len = x.shape
-    n_len = w.shape[0]
-    for pair in prange((n_len + 1) // 2):
-        n = 2 * pair
-        m = min(n + 1, n_len - 1)  # an odd last row pairs with itself
-        r0 = w[n]
-        r1 = w[m]
-        s0 = scale[n]
-        s1 = scale[m]
-        for g in range(0, rows, 4):
+        for g in range(0, rows, 2):
             x0 = x[g]
             x1 = x[g + 1]
-            x2 = x[g + 2]
-            x3 = x[g + 3]
             a0 = _f32(0)
             a1 = _f32(0)
             a2 = _f32(0)
@@ -122,28 +73,28 @@ def _four_rows(x, w, scale, out):  # pragma: no cover - compiled; tested through
             b2 = _f32(0)
             b3 = _f32(0)
             for k in range(k_len):
-                u = _f32(r0[k])
-                v = _f32(r1[k])
                 y0 = x0[k]
                 y1 = x1[k]
-                y2 = x2[k]
-                y3 = x3[k]
-                a0 += y0 * u
-                a1 += y1 * u
-                a2 += y2 * u
-                a3 += y3 * u
-                b0 += y0 * v
-                b1 += y1 * v
-                b2 += y2 * v
-                b3 += y3 * v
-            out[g, n] = a0 * s0
-            out[g + 1, n] = a1 * s0
-            out[g + 2, n] = a2 * s0
-            out[g + 3, n] = a3 * s0
-            out[g, m] = b0 * s1
-            out[g + 1, m] = b1 * s1
-            out[g + 2, m] = b2 * s1
-            out[g + 3, m] = b3 * s1
+                u0 = _f32(r0[k])
+                u1 = _f32(r1[k])
+                u2 = _f32(r2[k])
+                u3 = _f32(r3[k])
+                a0 += y0 * u0
+                a1 += y0 * u1
+                a2 += y0 * u2
+                a3 += y0 * u3
+                b0 += y1 * u0
+                b1 += y1 * u1
+                b2 += y1 * u2
+                b3 += y1 * u3
+            out[g, n0] = a0 * scale[n0]
+            out[g, n1] = a1 * scale[n1]
+            out[g, n2] = a2 * scale[n2]
+            out[g, n3] = a3 * scale[n3]
+            out[g + 1, n0] = b0 * scale[n0]
+            out[g + 1, n1] = b1 * scale[n1]
+            out[g + 1, n2] = b2 * scale[n2]
+            out[g + 1, n3] = b3 * scale[n3]
 
 
 _threads = 0
@@ -177,14 +128,9 @@ def int8_rows(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.Te
         out = torch.empty(1, q.shape[0])
         _one_row(x.to(torch.float32).contiguous().numpy(), w, s, out.numpy())
         return out
-    if m == 2:
-        out = torch.empty(2, q.shape[0])
-        _two_rows(x.to(torch.float32).contiguous().numpy(), w, s, out.numpy())
-        return out
-    padded = -m % 4
     xs = x.to(torch.float32)
-    if padded:
-        xs = torch.cat((xs, xs.new_zeros(padded, k_len)))
-    out = torch.empty(m + padded, q.shape[0])
-    _four_rows(xs.contiguous().numpy(), w, s, out.numpy())
+    if m % 2:
+        xs = torch.cat((xs, xs.new_zeros(1, k_len)))
+    out = torch.empty(xs.shape[0], q.shape[0])
+    _row_pairs(xs.contiguous().numpy(), w, s, out.numpy())
     return out[:m]
