@@ -147,11 +147,23 @@ def int4_group(out_features: int, in_features: int) -> int | None:
     return next((g for g in INT4_GROUPS if in_features % g == 0), None)
 
 
+def int4_layout() -> str:
+    """The CPU kind torch packs int4 weights for: "AVX512", "AVX2", "DEFAULT", ...
+
+    ``_convert_weight_to_int4pack_for_cpu`` interleaves the nibbles of 16, 32 or 64 output rows
+    by the vector width torch dispatches to (int4mm_kernel.cpp in ATen), so packed weights read
+    right only on a CPU of the same kind: the same matrix packs to different bytes on AVX-512,
+    AVX2 and plain code, and a kernel fed another kind's bytes computes garbage, raising nothing.
+    """
+    return torch.backends.cpu.get_cpu_capability()
+
+
 def quantize_groups(w: torch.Tensor, group: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(out, in) float -> packed int4 weights (out, in/2) uint8 and scales_and_zeros
     (in/group, out, 2) bfloat16 for ``_weight_int4pack_mm_for_cpu``.
 
-    Each group maps its [min, max] onto 0..15; the kernel computes (q - 8) * scale + zero.
+    Each group maps its [min, max] onto 0..15; the kernel computes (q - 8) * scale + zero. The
+    packed bytes are valid on this kind of CPU only (:func:`int4_layout`).
     """
     out, k = w.shape
     g = w.float().reshape(out, k // group, group)

@@ -29,7 +29,7 @@ from engine.decoder import TextDecoder
 from engine.encoder import Adapter, AudioEncoder
 from engine.errors import CheckpointError, DeviceError
 from engine.packed import half_packed_modules, packs_float32
-from engine.quant import quantize_groups, quantize_rows, quantized_modules
+from engine.quant import int4_layout, quantize_groups, quantize_rows, quantized_modules
 from engine.tokenizer import Tokenizer
 
 WEIGHTS = "consolidated.safetensors"
@@ -400,6 +400,14 @@ def quantized_path(folder: Path, quantize: str) -> Path:
     return folder / f"consolidated.{quantize}.safetensors"
 
 
+def stored_format(quantize: str) -> str:
+    """The metadata "format" of a stored ``quantize`` file made here. int4's packing depends on
+    the CPU (:func:`engine.quant.int4_layout`), so its format names the CPU kind: a model folder
+    moved to another kind of CPU is quantised again there rather than misread."""
+    made = STORED_FORMAT.format(mode=quantize)
+    return f"{made}-{int4_layout()}" if quantize == "int4" else made
+
+
 def load_stored(net: VoxtralNet, path: Path, device: torch.device, dtype: torch.dtype,
                 quantize: str, source_sha256: str) -> bool:
     """Fill ``net`` (quantised, on meta) by mapping the stored file ``path``; False, leaving
@@ -410,8 +418,11 @@ def load_stored(net: VoxtralNet, path: Path, device: torch.device, dtype: torch.
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
-            if (meta.get("format") != STORED_FORMAT.format(mode=quantize)
-                    or meta.get("source_sha256") != source_sha256
+            if meta.get("format") != stored_format(quantize):
+                log.info("%s is in format %r, not %r (another version or kind of CPU): "
+                         "quantising again", path, meta.get("format"), stored_format(quantize))
+                return False
+            if (meta.get("source_sha256") != source_sha256
                     or set(f.keys()) != set(expected)):
                 return False
             state = {name: f.get_tensor(name) for name in expected}
@@ -431,7 +442,7 @@ def store(net: VoxtralNet, path: Path, quantize: str, source_sha256: str) -> Non
     """Write ``net``'s quantised weights to ``path`` (atomically), recording the source's
     sha256 so a later load maps them only beside that same, verified checkpoint."""
     state = {name: t.detach().to("cpu").contiguous() for name, t in net.state_dict().items()}
-    meta = {"format": STORED_FORMAT.format(mode=quantize), "source_sha256": source_sha256}
+    meta = {"format": stored_format(quantize), "source_sha256": source_sha256}
     tmp = path.with_name(path.name + ".partial")
     try:
         save_file(state, str(tmp), metadata=meta)

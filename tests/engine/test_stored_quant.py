@@ -2,7 +2,10 @@
 only while they were made from the same source file (its sha256 is recorded in them)."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -70,3 +73,37 @@ def test_a_damaged_stored_file_is_made_again(folder):
 def test_nothing_is_stored_without_a_verified_source(folder):
     engine.load_model(folder, quantize="int8")
     assert not weights.quantized_path(folder, "int8").exists()
+
+
+LOAD_INT4 = """
+import sys, torch, engine
+from engine import weights
+folder = sys.argv[1]
+stored = engine.load_model(folder, quantize="int4", source_sha256=sys.argv[2])
+if len(sys.argv) > 3:  # compare with weights quantised here, without the stored file
+    made = engine.load_model(folder, quantize="int4")
+    differ = [n for n, t in made.net.state_dict().items()
+              if not torch.equal(t, stored.net.state_dict()[n])]
+    print("differ:", differ[:3])
+"""
+
+
+@pytest.mark.skipif(torch.backends.cpu.get_cpu_capability() == "DEFAULT",
+                    reason="needs a CPU with AVX2 or wider: two kinds of int4 packing")
+def test_int4_packed_on_another_kind_of_cpu_is_made_again(folder):
+    """torch packs int4 nibbles by the CPU's vector width: a folder moved from a machine of
+    another kind must not map the bytes packed there (its kernel would read them wrongly)."""
+    def run(capability: str, *args: str) -> str:
+        env = {**os.environ, "ATEN_CPU_CAPABILITY": capability}
+        done = subprocess.run([sys.executable, "-c", LOAD_INT4, str(folder), SOURCE, *args],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("default")  # stores weights packed for plain (non-vector) code
+    stored = weights.quantized_path(folder, "int4")
+    with safe_open(str(stored), framework="pt") as f:
+        assert f.metadata()["format"].endswith("-DEFAULT")
+    assert "differ: []" in run("avx2", "compare")
+    with safe_open(str(stored), framework="pt") as f:
+        assert f.metadata()["format"].endswith("-AVX2"), "made again for this CPU and stored"
