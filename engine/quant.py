@@ -76,7 +76,7 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.
     """
     if x.device.type == "cpu" and (kernels := cpu_kernels()) is not None:
         rows = x.reshape(-1, x.shape[-1])
-        if rows.shape[0] <= kernels.MAX_ROWS:
+        if 1 <= rows.shape[0] <= kernels.MAX_ROWS:  # no rows: torch's kernel returns none
             y = kernels.int8_rows(rows, q, scale)
             return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     kd = kernel_dtype(x.device, x.dtype)

@@ -38,6 +38,18 @@ def test_int8_step_rows_run_compiled_and_prompt_rows_on_torch(tiny_dir, monkeypa
     assert rows[0].dtype == torch.float32, "the model's own dtype is unchanged outside the matmul"
 
 
+def test_int8_group_opens_empty_then_takes_streams(tiny_dir):
+    """An empty group sizes its state for no streams (products of zero rows), as the live
+    pipeline's local backend makes it; streams opened later transcribe as alone."""
+    model = engine.load_model(tiny_dir, quantize="int8")
+    audio = chirp(1.0, seed=4)
+    group = model.group()
+    stream = group.open(480)
+    group.feed([audio])
+    group.finish()
+    assert stream.tokens == model.transcribe(audio).tokens
+
+
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8])
 @pytest.mark.parametrize(("n", "k"), [(1, 1), (7, 5), (33, 100), (1001, 257)])
 def test_int8_rows_within_float32_rounding(m, n, k):
