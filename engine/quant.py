@@ -81,10 +81,18 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.
             return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     kd = kernel_dtype(x.device, x.dtype)
     if _fused_ok(x.device, kd):
-        rows = x.reshape(-1, x.shape[-1]).to(kd).contiguous()  # (N, in)
-        y = torch._weight_int8pack_mm(rows, q, scale.to(kd))  # (N, out)
+        rows = _aligned(x.reshape(-1, x.shape[-1]).to(kd).contiguous())  # (N, in)
+        y = torch._weight_int8pack_mm(rows, _aligned(q), _aligned(scale.to(kd)))  # (N, out)
         return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     return F.linear(x, q.to(x.dtype)) * scale
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    """``t``, copied where it does not start on a 64-byte boundary: torch's AVX-512 int8 kernel
+    reads its operands with aligned loads and faults on others (a view into a larger tensor, a
+    mapped file). Stored weights are aligned when written (engine.weights.ALIGN); fresh tensors
+    are aligned by torch's allocator."""
+    return t if t.data_ptr() % 64 == 0 else t.clone()
 
 
 class Int8Linear(nn.Module):

@@ -21,7 +21,6 @@ from typing import Self
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 from torch import nn
 
 from engine.config import ModelConfig
@@ -33,7 +32,15 @@ from engine.quant import int4_layout, quantize_groups, quantize_rows, quantized_
 from engine.tokenizer import Tokenizer
 
 WEIGHTS = "consolidated.safetensors"
-STORED_FORMAT = "voxcap-{mode}-1"  # metadata "format" of a stored quantised file; bump on change
+STORED_FORMAT = "voxcap-{mode}-2"  # metadata "format" of a stored quantised file; bump on change
+# Stored tensors start at multiples of this many bytes in the file, so also once mapped: torch's
+# AVX-512 int8 kernel (_weight_int8pack_mm) loads its weights with aligned instructions and
+# faults on a matrix that is not 64-byte aligned. safetensors' own writer aligns to 8 only.
+ALIGN = 64
+PAD = "__pad__."  # names of the uint8 fillers between aligned tensors (the format has no holes)
+_SAFETENSORS_DTYPES = {torch.int8: "I8", torch.uint8: "U8", torch.int32: "I32",
+                       torch.int64: "I64", torch.float16: "F16", torch.bfloat16: "BF16",
+                       torch.float32: "F32", torch.float64: "F64", torch.bool: "BOOL"}
 
 log = logging.getLogger(__name__)
 _E = "mm_streams_embeddings.embedding_module."
@@ -422,8 +429,8 @@ def load_stored(net: VoxtralNet, path: Path, device: torch.device, dtype: torch.
                 log.info("%s is in format %r, not %r (another version or kind of CPU): "
                          "quantising again", path, meta.get("format"), stored_format(quantize))
                 return False
-            if (meta.get("source_sha256") != source_sha256
-                    or set(f.keys()) != set(expected)):
+            names = {name for name in f.keys() if not name.startswith(PAD)}
+            if meta.get("source_sha256") != source_sha256 or names != set(expected):
                 return False
             state = {name: f.get_tensor(name) for name in expected}
     except Exception:  # noqa: BLE001 - missing, truncated or corrupt: quantise again
@@ -433,9 +440,40 @@ def load_stored(net: VoxtralNet, path: Path, device: torch.device, dtype: torch.
         if t.shape != want.shape or (not want.dtype.is_floating_point and t.dtype != want.dtype):
             return False
         # Floating tensors take the model dtype, except those quantisation fixes (int4 scales).
-        state[name] = t.to(device, dtype if want.dtype == torch.float32 else want.dtype)
+        t = t.to(device, dtype if want.dtype == torch.float32 else want.dtype)
+        state[name] = t if t.data_ptr() % ALIGN == 0 else t.clone()  # a reader that moved it
     net.load_state_dict(state, assign=True, strict=True)
     return True
+
+
+def save_aligned(state: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    """Write CPU tensors to ``path`` as a safetensors file (the format: 8-byte little-endian
+    header length, a JSON header, then the tensors' bytes back to back) in which every tensor
+    starts at a multiple of :data:`ALIGN` bytes. Gaps are ``PAD`` uint8 tensors; the header is
+    padded with spaces, as the format allows. Raises OSError when the file cannot be written.
+    """
+    header: dict[str, dict] = {"__metadata__": metadata}
+    order, at = [], 0
+    for i, name in enumerate(sorted(state)):
+        t = state[name]
+        if at % ALIGN:
+            gap = ALIGN - at % ALIGN
+            header[f"{PAD}{i}"] = {"dtype": "U8", "shape": [gap], "data_offsets": [at, at + gap]}
+            order.append(torch.zeros(gap, dtype=torch.uint8))
+            at += gap
+        size = t.numel() * t.element_size()
+        header[name] = {"dtype": _SAFETENSORS_DTYPES[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [at, at + size]}
+        order.append(t)
+        at += size
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-(8 + len(text)) % ALIGN)  # the tensors' bytes begin aligned too
+    with open(path, "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for t in order:
+            if t.numel():
+                f.write(t.reshape(-1).view(torch.uint8).numpy().data)
 
 
 def store(net: VoxtralNet, path: Path, quantize: str, source_sha256: str) -> None:
@@ -445,7 +483,7 @@ def store(net: VoxtralNet, path: Path, quantize: str, source_sha256: str) -> Non
     meta = {"format": stored_format(quantize), "source_sha256": source_sha256}
     tmp = path.with_name(path.name + ".partial")
     try:
-        save_file(state, str(tmp), metadata=meta)
+        save_aligned(state, tmp, meta)
         os.replace(tmp, path)
     except OSError as exc:  # a read-only folder: quantise at each load instead
         log.warning("cannot store the %s weights in %s (%s)", quantize, path.parent, exc)

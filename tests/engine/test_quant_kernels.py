@@ -180,3 +180,19 @@ def test_int4_is_cpu_only(tiny_dir, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     with pytest.raises(engine.DeviceError, match="CPU only"):
         engine.load_model(tiny_dir, device="cuda", quantize="int4")
+
+
+def test_int8_prompt_rows_take_views_that_are_not_64_byte_aligned():
+    """A prompt's rows (torch's kernel) may be a view starting anywhere in a larger tensor; the
+    AVX-512 kernel faults on operands not aligned to 64 bytes, so they are realigned first."""
+    from engine.quant import int8_linear, quantize_rows
+
+    torch.manual_seed(5)
+    w = torch.randn(256, 512)
+    q, scale = quantize_rows(w)
+    buf = torch.randn(20 * 512 + 1, dtype=torch.bfloat16)
+    x = buf[1:].view(20, 512)  # contiguous, 2 bytes past an aligned start
+    assert x.data_ptr() % 64 and x.is_contiguous()
+    got = int8_linear(x, q, scale.to(torch.bfloat16)).float()
+    want = x.float() @ (q.float() * scale[:, None]).T
+    assert torch.allclose(got, want, rtol=0.02, atol=0.05 * want.abs().max().item())

@@ -2,6 +2,7 @@
 only while they were made from the same source file (its sha256 is recorded in them)."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -107,3 +108,23 @@ def test_int4_packed_on_another_kind_of_cpu_is_made_again(folder):
     assert "differ: []" in run("avx2", "compare")
     with safe_open(str(stored), framework="pt") as f:
         assert f.metadata()["format"].endswith("-AVX2"), "made again for this CPU and stored"
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_stored_weights_map_64_byte_aligned(folder, mode):
+    """torch's AVX-512 int8 kernel faults on weights not aligned to 64 bytes: every stored
+    tensor starts at a multiple of 64 in the file, and the mapped weights keep that alignment."""
+    engine.load_model(folder, quantize=mode, source_sha256=SOURCE)
+    stored = weights.quantized_path(folder, mode)
+    raw = stored.read_bytes()
+    length = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + length])
+    assert (8 + length) % 64 == 0
+    starts = [v["data_offsets"][0] for k, v in header.items()
+              if k != "__metadata__" and not k.startswith(weights.PAD)]
+    assert len(starts) > 20 and all(s % 64 == 0 for s in starts)
+    mapped = engine.load_model(folder, quantize=mode, source_sha256=SOURCE)
+    ints = [t for t in mapped.net.state_dict().values() if not t.dtype.is_floating_point]
+    assert ints and all(t.data_ptr() % 64 == 0 for t in ints)
+    fresh = engine.load_model(folder, quantize=mode)
+    assert tokens(mapped) == tokens(fresh)
