@@ -72,11 +72,12 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor) -> torch.
     """x (..., in) @ (q * scale)^T -> (..., out), in x's dtype.
 
     q: int8 (out, in); scale: (out,) in the kernel dtype (see :func:`kernel_dtype`). On the CPU,
-    up to ``cpukernels.MAX_ROWS`` rows run on :mod:`engine.cpukernels` in float32.
+    up to ``cpukernels.rows_taken()`` rows (2 or 8, by the CPU) run on :mod:`engine.cpukernels`
+    in float32.
     """
     if x.device.type == "cpu" and (kernels := cpu_kernels()) is not None:
         rows = x.reshape(-1, x.shape[-1])
-        if 1 <= rows.shape[0] <= kernels.MAX_ROWS:  # no rows: torch's kernel returns none
+        if 1 <= rows.shape[0] <= kernels.rows_taken():  # no rows: torch's kernel returns none
             y = kernels.int8_rows(rows, q, scale)
             return y.reshape(*x.shape[:-1], q.shape[0]).to(x.dtype)
     kd = kernel_dtype(x.device, x.dtype)

@@ -33,8 +33,8 @@ def test_int8_step_rows_run_compiled_and_prompt_rows_on_torch(tiny_dir, monkeypa
     stream.logits_hook = rows.append
     stream.feed(chirp(1.0, seed=2))
     assert fused_seen and {(d, s) for _, d, s in fused_seen} == {(torch.bfloat16, torch.bfloat16)}
-    assert min(n for n, _, _ in fused_seen) > cpukernels.MAX_ROWS
-    assert compiled and max(compiled) <= cpukernels.MAX_ROWS
+    assert min(n for n, _, _ in fused_seen) > cpukernels.rows_taken()
+    assert compiled and max(compiled) <= cpukernels.rows_taken()
     assert rows[0].dtype == torch.float32, "the model's own dtype is unchanged outside the matmul"
 
 
@@ -48,6 +48,26 @@ def test_int8_group_opens_empty_then_takes_streams(tiny_dir):
     group.feed([audio])
     group.finish()
     assert stream.tokens == model.transcribe(audio).tokens
+
+
+@pytest.mark.parametrize(("bf16_dot", "compiled_rows"), [(False, {1, 4}), (True, {1})])
+def test_int8_rows_go_where_the_cpu_runs_them_fastest(tiny_dir, monkeypatch, bf16_dot,
+                                                      compiled_rows):
+    """With AVX-512 bfloat16 dot products torch's kernel takes the encoder's 4 rows (faster
+    there); on other CPUs the compiled loops take them. The decoder's 1 row is always theirs."""
+    from engine import cpukernels
+
+    monkeypatch.setattr(cpukernels, "_bf16_dot", lambda: bf16_dot)
+    seen, rows_fn = set(), cpukernels.int8_rows
+    monkeypatch.setattr(cpukernels, "int8_rows", lambda x, q, s: seen.add(x.shape[0])
+                        or rows_fn(x, q, s))
+    stream = engine.load_model(tiny_dir, quantize="int8").stream(480)
+    audio = chirp(1.5, seed=3)
+    stream.feed(audio[:8000])  # the prompt: many rows, torch's kernel
+    seen.clear()
+    for at in range(8000, audio.size, 1280):  # steady 80 ms steps
+        stream.feed(audio[at : at + 1280])
+    assert seen == compiled_rows
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8])
