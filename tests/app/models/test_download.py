@@ -156,6 +156,10 @@ def test_ctrl_c_in_the_terminal_keeps_the_partial_file(make_manager, manifest, h
         [sys.executable, "-m", "tests.app.models.child",
          spec_for(manifest, hub.url, hf_cache), "download"],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A runner started in the background ignores SIGINT, and so would the child (Python
+        # installs its KeyboardInterrupt handler only over the default disposition); a terminal's
+        # Ctrl-C reaches a foreground command with the default one.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )
     manager = make_manager()
     try:
