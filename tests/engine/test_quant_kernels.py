@@ -71,7 +71,9 @@ def test_int8_rows_go_where_the_cpu_runs_them_fastest(tiny_dir, monkeypatch, bf1
 
 
 @pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 8])
-@pytest.mark.parametrize(("n", "k"), [(1, 1), (7, 5), (33, 100), (1001, 257)])
+# 8200 and 9216 wide: rows past LONG_ROW (one activation row meets eight weight rows per pass,
+# 13 and 3 of them leaving a part-filled last pass)
+@pytest.mark.parametrize(("n", "k"), [(1, 1), (7, 5), (33, 100), (1001, 257), (13, 8200), (3, 9216)])
 def test_int8_rows_within_float32_rounding(m, n, k):
     from engine.cpukernels import int8_rows
     from engine.quant import quantize_rows
