@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import torch
 
+from engine.decoder import greedy
+
 log = logging.getLogger(__name__)
 
 WARMUP_STEPS = 3  # eager steps of a kind before it is captured
@@ -68,7 +70,7 @@ class GroupGraphs:
 
         def decode(ids: torch.Tensor, audio: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
             h = net.decoder(ids, audio, pos, dec_cache, scales)
-            return net.decoder.logits(h[:, -1]).argmax(-1)  # (B,)
+            return greedy(net.decoder.logits(h[:, -1]))  # (B,)
 
         self.encode = CapturedCall(encode)
         self.decode = CapturedCall(decode)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from engine.cache import RingKV
+from engine.decoder import greedy
 from engine.encoder import ConvState
 from engine.graphs import GroupGraphs
 from engine.parts import Parts
@@ -283,7 +284,7 @@ class StreamGroup:
             for r, state in enumerate(rows):
                 if state.logits_hook:
                     state.logits_hook(logits[r])
-        return net.decoder.logits(h[:, -1]).argmax(-1).tolist()
+        return greedy(net.decoder.logits(h[:, -1])).tolist()
 
 
 def _copy_conv(dst: ConvState, src: ConvState, to: torch.Tensor, frm: torch.Tensor) -> None:

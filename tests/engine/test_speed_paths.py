@@ -209,3 +209,17 @@ def test_few_rows_linear_is_torchs_linear(rows):
         xb, wb = x.bfloat16(), w.bfloat16()
         bb = None if bias is None else bias.bfloat16()
         assert torch.equal(few_rows_linear(xb, wb, bb), torch.nn.functional.linear(xb, wb, bb))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_greedy_token_is_argmax_with_ties_to_the_first(dtype):
+    from engine.decoder import greedy
+
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(3, 131_072, generator=g).to(dtype)
+    logits[1, [70_000, 9, 120_000]] = 50.0  # equal maxima: the first (lowest id) wins
+    logits[2, -1] = 50.0
+    ids = greedy(logits)
+    assert ids.dtype == torch.int64
+    assert ids.tolist() == logits.argmax(-1).tolist()
+    assert ids[1] == 9 and ids[2] == 131_071
