@@ -52,11 +52,12 @@ def _one_row(x, w, scale, out):  # pragma: no cover - compiled; tested through i
 
 
 # A row longer than LONG_ROW weights: its float32 activations (36 KB for the decoder's 9216-wide
-# down projection) no longer stay in a 32 KB L1 cache while one weight row after another streams
-# past them, so every weight costs a 4-byte activation read from L2, and one row at a time read
-# 22-25 GB/s against 40-47 for 3072-wide rows (full size, 2 cores, AMD EPYC with AVX-512). Eight
-# weight rows per pass read each activation once for eight weights: 31-45 GB/s there. For rows up
-# to 6144 wide, one row at a time is as fast or faster (29-37 GB/s against 28-32).
+# down projection) do not stay in the L1 cache (48 KB on AMD Zen 5) while weight row after weight
+# row streams past them, so every weight costs a 4-byte activation read from L2, and one row at a
+# time read 22-25 GB/s against 40-47 for 3072-wide rows (full size, 2 cores, AMD EPYC Zen 5 with
+# AVX-512). Eight weight rows per pass read each activation once for eight weights: 31-45 GB/s
+# there. For rows up to 6144 wide, one row at a time is as fast or faster (29-37 GB/s against
+# 28-32).
 LONG_ROW = 8192
 
 
